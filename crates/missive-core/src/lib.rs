@@ -1,0 +1,17 @@
+//! missive-core: the domain of missive, without IO.
+//!
+//! Ids, users, notes, follows, webhooks, event types, who receives which event,
+//! packing into Misskey's JSON shapes, mention extraction, the retry policy and
+//! the outbound network policy live here.
+//! Nothing here does IO: no tokio, no SQL, no HTTP. Time is passed in.
+
+pub mod dummy;
+pub mod emission;
+pub mod event;
+pub mod id;
+pub mod mention;
+pub mod model;
+pub mod net_policy;
+pub mod packed;
+pub mod retry;
+pub mod time;

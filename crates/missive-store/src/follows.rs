@@ -1,0 +1,132 @@
+//! Follow relations and the counters they drive.
+
+use std::collections::HashSet;
+
+use missive_core::packed::Relation;
+
+use crate::codec::{get, placeholders};
+use crate::{Outbox, Result, Store};
+
+impl Store {
+    /// How `viewer` relates to `other`.
+    pub async fn relation(&self, viewer: &str, other: &str) -> Result<Relation> {
+        let rows = sqlx::query(
+            "SELECT follower_id FROM follows WHERE (follower_id = $1 AND followee_id = $2) OR (follower_id = $2 AND followee_id = $1)",
+        )
+        .bind(viewer)
+        .bind(other)
+        .fetch_all(&self.read)
+        .await?;
+        let mut relation = Relation::default();
+        for row in rows {
+            let follower: String = get(&row, "follower_id")?;
+            if follower == viewer {
+                relation.is_following = true;
+            } else {
+                relation.is_followed = true;
+            }
+        }
+        Ok(relation)
+    }
+
+    /// The users among `candidates` that `follower` follows.
+    pub async fn followed_among(
+        &self,
+        follower: &str,
+        candidates: &[String],
+    ) -> Result<HashSet<String>> {
+        if candidates.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let sql = format!(
+            "SELECT followee_id FROM follows WHERE follower_id = $1 AND followee_id IN ({})",
+            placeholders(2, candidates.len())
+        );
+        let mut query = sqlx::query(&sql).bind(follower);
+        for id in candidates {
+            query = query.bind(id);
+        }
+        query
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|row| get(row, "followee_id"))
+            .collect()
+    }
+
+    /// The ids of everyone `follower` follows.
+    pub async fn followee_ids(&self, follower: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT followee_id FROM follows WHERE follower_id = $1")
+            .bind(follower)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|row| get(row, "followee_id")).collect()
+    }
+
+    /// Creates a follow, updates both counters and writes `outbox`, in one transaction.
+    /// Returns `false` (and writes nothing) if the follow already exists.
+    pub async fn create_follow(
+        &self,
+        follower: &str,
+        followee: &str,
+        now_ms: i64,
+        outbox: &Outbox,
+    ) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (follower_id, followee_id) DO NOTHING",
+        )
+        .bind(follower)
+        .bind(followee)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE users SET following_count = following_count + 1 WHERE id = $1")
+            .bind(follower)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE users SET followers_count = followers_count + 1 WHERE id = $1")
+            .bind(followee)
+            .execute(&mut *tx)
+            .await?;
+        outbox.write(&mut tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Deletes a follow, updates both counters and writes `outbox`, in one transaction.
+    /// Returns `false` (and writes nothing) if there was no such follow.
+    pub async fn delete_follow(
+        &self,
+        follower: &str,
+        followee: &str,
+        outbox: &Outbox,
+    ) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let deleted =
+            sqlx::query("DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2")
+                .bind(follower)
+                .bind(followee)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if deleted == 0 {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE users SET following_count = following_count - 1 WHERE id = $1")
+            .bind(follower)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE users SET followers_count = followers_count - 1 WHERE id = $1")
+            .bind(followee)
+            .execute(&mut *tx)
+            .await?;
+        outbox.write(&mut tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}

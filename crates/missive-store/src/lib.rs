@@ -1,0 +1,163 @@
+//! missive-store: the storage layer, the only place where SQL lives.
+//!
+//! One `Store` type serves SQLite and PostgreSQL through sqlx's `Any` driver. The SQL is
+//! portable except where a `Dialect` says otherwise (row locking, notifications).
+//! Every action that causes webhook deliveries writes the action and its deliveries in
+//! one transaction (DESIGN invariant 1): see `Outbox`.
+
+mod codec;
+mod deliveries;
+mod error;
+mod follows;
+mod notes;
+mod outbox;
+pub mod testing;
+mod users;
+mod webhooks;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+pub use deliveries::{ClaimedDelivery, DeliveryCounts, Finished, FinishedState};
+pub use error::StoreError;
+pub use outbox::{NewDelivery, Outbox, Payload};
+pub use users::{Credentials, NewUser};
+pub use webhooks::{AdminWebhookFilter, NewWebhook, WebhookPatch};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which SQL database is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// The database, with a pool for reads and a pool for writes.
+///
+/// SQLite allows one writer at a time, so its write pool has a single connection and
+/// transactions never fight over the write lock; PostgreSQL uses one pool for both.
+#[derive(Debug, Clone)]
+pub struct Store {
+    read: AnyPool,
+    write: AnyPool,
+    dialect: Dialect,
+}
+
+impl Store {
+    /// Connects to `sqlite://PATH` (the file is created if missing) or `postgres://…`,
+    /// and applies the migrations.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let dialect = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Dialect::Postgres
+        } else if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else {
+            return Err(StoreError::Config(format!(
+                "unsupported database URL (want sqlite:// or postgres://): {url}"
+            )));
+        };
+        let store = match dialect {
+            Dialect::Sqlite => {
+                let url = sqlite_url(url)?;
+                let read = sqlite_pool(&url, 4).await?;
+                let write = sqlite_pool(&url, 1).await?;
+                Store {
+                    read,
+                    write,
+                    dialect,
+                }
+            }
+            Dialect::Postgres => {
+                let options = AnyConnectOptions::from_str(url)
+                    .map_err(StoreError::from)?
+                    .log_statements(tracing::log::LevelFilter::Trace)
+                    .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(2));
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options)
+                    .await?;
+                Store {
+                    read: pool.clone(),
+                    write: pool,
+                    dialect,
+                }
+            }
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Applies pending migrations. On PostgreSQL sqlx holds an advisory lock meanwhile,
+    /// so several nodes starting at once migrate safely one after the other.
+    pub async fn migrate(&self) -> Result<()> {
+        sqlx::migrate!("./migrations").run(&self.write).await?;
+        Ok(())
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+/// Adds `mode=rwc` so that the database file is created on first start, and creates
+/// its directory.
+fn sqlite_url(url: &str) -> Result<String> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" {
+        return Err(StoreError::Config(
+            "an in-memory SQLite database cannot be shared by the pools; give a file path".into(),
+        ));
+    }
+    if let Some(dir) = std::path::Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let query = if query.contains("mode=") {
+        query.to_owned()
+    } else if query.is_empty() {
+        "mode=rwc".to_owned()
+    } else {
+        format!("{query}&mode=rwc")
+    };
+    Ok(format!("sqlite://{path}?{query}"))
+}
+
+async fn sqlite_pool(url: &str, max: u32) -> Result<AnyPool> {
+    let pool = AnyPoolOptions::new()
+        .max_connections(max)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // WAL lets readers run beside the single writer; NORMAL sync is durable
+                // across process crashes (only an OS crash may lose the last commits).
+                conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = OFF;")
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await?;
+    Ok(pool)
+}

@@ -1,0 +1,185 @@
+//! Notes, their counters and their cascading deletion.
+
+use missive_core::model::Note;
+use sqlx::any::AnyRow;
+
+use crate::codec::{get, get_bool, join_ids, placeholders, split_ids};
+use crate::{Outbox, Result, Store, StoreError};
+
+const NOTE_COLUMNS: &str = "id, user_id, text, cw, visibility, local_only, reaction_acceptance, reply_id, renote_id, \
+     reply_user_id, renote_user_id, mentions, visible_user_ids, replies_count, renote_count";
+
+fn note_from_row(row: &AnyRow) -> Result<Note> {
+    let visibility: String = get(row, "visibility")?;
+    Ok(Note {
+        id: get(row, "id")?,
+        user_id: get(row, "user_id")?,
+        text: get(row, "text")?,
+        cw: get(row, "cw")?,
+        visibility: visibility
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("visibility {visibility:?}")))?,
+        local_only: get_bool(row, "local_only")?,
+        reaction_acceptance: get(row, "reaction_acceptance")?,
+        reply_id: get(row, "reply_id")?,
+        renote_id: get(row, "renote_id")?,
+        reply_user_id: get(row, "reply_user_id")?,
+        renote_user_id: get(row, "renote_user_id")?,
+        mentions: split_ids(&get::<String>(row, "mentions")?),
+        visible_user_ids: split_ids(&get::<String>(row, "visible_user_ids")?),
+        replies_count: get(row, "replies_count")?,
+        renote_count: get(row, "renote_count")?,
+    })
+}
+
+impl Store {
+    /// Inserts a note, bumps the counters it affects and writes `outbox`, in one transaction.
+    pub async fn create_note(&self, note: &Note, outbox: &Outbox) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "INSERT INTO notes (id, user_id, text, cw, visibility, local_only, reaction_acceptance, reply_id, renote_id, \
+             reply_user_id, renote_user_id, mentions, visible_user_ids) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&note.id)
+        .bind(&note.user_id)
+        .bind(&note.text)
+        .bind(&note.cw)
+        .bind(note.visibility.as_str())
+        .bind(i64::from(note.local_only))
+        .bind(&note.reaction_acceptance)
+        .bind(&note.reply_id)
+        .bind(&note.renote_id)
+        .bind(&note.reply_user_id)
+        .bind(&note.renote_user_id)
+        .bind(join_ids(&note.mentions))
+        .bind(join_ids(&note.visible_user_ids))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE users SET notes_count = notes_count + 1 WHERE id = $1")
+            .bind(&note.user_id)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(reply_id) = &note.reply_id {
+            sqlx::query("UPDATE notes SET replies_count = replies_count + 1 WHERE id = $1")
+                .bind(reply_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(renote_id) = &note.renote_id {
+            sqlx::query("UPDATE notes SET renote_count = renote_count + 1 WHERE id = $1")
+                .bind(renote_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        outbox.write(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn note_by_id(&self, id: &str) -> Result<Option<Note>> {
+        let sql = format!("SELECT {NOTE_COLUMNS} FROM notes WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(note_from_row).transpose()
+    }
+
+    /// The notes among `ids` that exist, in no particular order.
+    pub async fn notes_by_ids(&self, ids: &[String]) -> Result<Vec<Note>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {NOTE_COLUMNS} FROM notes WHERE id IN ({})",
+            placeholders(1, ids.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in ids {
+            query = query.bind(id);
+        }
+        query
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(note_from_row)
+            .collect()
+    }
+
+    /// The newest notes written by any of `authors`, newest first, older than `until_id` if given.
+    pub async fn notes_by_authors(
+        &self,
+        authors: &[String],
+        until_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Note>> {
+        if authors.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {NOTE_COLUMNS} FROM notes WHERE user_id IN ({}) AND ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2",
+            placeholders(3, authors.len())
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(until_id.map(str::to_owned))
+            .bind(limit);
+        for id in authors {
+            query = query.bind(id);
+        }
+        query
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(note_from_row)
+            .collect()
+    }
+
+    /// Deletes a note and, as Misskey's foreign keys do, every reply and renote of it,
+    /// recursively; counters are adjusted for everything deleted. Returns the deleted ids.
+    pub async fn delete_note(&self, id: &str) -> Result<Vec<String>> {
+        let mut tx = self.write.begin().await?;
+        let rows = sqlx::query(
+            "WITH RECURSIVE doomed(id) AS (SELECT id FROM notes WHERE id = $1 \
+               UNION SELECT n.id FROM notes n JOIN doomed d ON n.reply_id = d.id OR n.renote_id = d.id) \
+             SELECT n.id, n.user_id, n.reply_id, n.renote_id FROM notes n JOIN doomed d ON n.id = d.id",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut doomed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            doomed.push((
+                get::<String>(row, "id")?,
+                get::<String>(row, "user_id")?,
+                get::<Option<String>>(row, "reply_id")?,
+                get::<Option<String>>(row, "renote_id")?,
+            ));
+        }
+        let ids: Vec<String> = doomed.iter().map(|(id, ..)| id.clone()).collect();
+        for (note_id, user_id, reply_id, renote_id) in &doomed {
+            sqlx::query("DELETE FROM notes WHERE id = $1")
+                .bind(note_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE users SET notes_count = notes_count - 1 WHERE id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            if let Some(parent) = reply_id.as_ref().filter(|p| !ids.contains(p)) {
+                sqlx::query("UPDATE notes SET replies_count = replies_count - 1 WHERE id = $1")
+                    .bind(parent)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            if let Some(target) = renote_id.as_ref().filter(|t| !ids.contains(t)) {
+                sqlx::query("UPDATE notes SET renote_count = renote_count - 1 WHERE id = $1")
+                    .bind(target)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+}

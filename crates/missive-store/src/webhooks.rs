@@ -1,0 +1,259 @@
+//! Webhook registrations: the owner's CRUD, the administrator's view, and the lookup
+//! of the webhooks an event goes to.
+
+use missive_core::event::EventType;
+use missive_core::model::Webhook;
+use sqlx::any::AnyRow;
+
+use crate::codec::{get, get_bool, join_events, placeholders, split_events};
+use crate::{Dialect, Result, Store};
+
+const WEBHOOK_COLUMNS: &str =
+    "id, user_id, name, events, url, secret, active, latest_sent_at, latest_status";
+
+/// A webhook to create; it starts active, with no attempt recorded.
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub on: Vec<EventType>,
+    pub url: String,
+    pub secret: String,
+}
+
+/// Fields to change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookPatch {
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub secret: Option<String>,
+    pub on: Option<Vec<EventType>>,
+    pub active: Option<bool>,
+}
+
+/// The administrator's listing: newest first, paged by id.
+#[derive(Debug, Clone, Default)]
+pub struct AdminWebhookFilter {
+    pub user_id: Option<String>,
+    pub active: Option<bool>,
+    pub since_id: Option<String>,
+    pub until_id: Option<String>,
+    pub limit: i64,
+}
+
+fn webhook_from_row(row: &AnyRow) -> Result<Webhook> {
+    Ok(Webhook {
+        id: get(row, "id")?,
+        user_id: get(row, "user_id")?,
+        name: get(row, "name")?,
+        on: split_events(&get::<String>(row, "events")?)?,
+        url: get(row, "url")?,
+        secret: get(row, "secret")?,
+        active: get_bool(row, "active")?,
+        latest_sent_at_ms: get(row, "latest_sent_at")?,
+        latest_status: get(row, "latest_status")?,
+    })
+}
+
+impl Store {
+    /// Creates a webhook unless the owner already has `limit` or more.
+    /// Returns `None` when the limit is reached.
+    pub async fn create_webhook(&self, new: &NewWebhook, limit: u32) -> Result<Option<Webhook>> {
+        let mut tx = self.write.begin().await?;
+        if self.dialect == Dialect::Postgres {
+            // Serializes concurrent creations by one owner, so the count below stays true.
+            sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+                .bind(&new.user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM webhooks WHERE user_id = $1")
+            .bind(&new.user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if get::<i64>(&row, "n")? >= i64::from(limit) {
+            return Ok(None);
+        }
+        sqlx::query("INSERT INTO webhooks (id, user_id, name, events, url, secret, active) VALUES ($1, $2, $3, $4, $5, $6, 1)")
+            .bind(&new.id)
+            .bind(&new.user_id)
+            .bind(&new.name)
+            .bind(join_events(&new.on))
+            .bind(&new.url)
+            .bind(&new.secret)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(Webhook {
+            id: new.id.clone(),
+            user_id: new.user_id.clone(),
+            name: new.name.clone(),
+            on: new.on.clone(),
+            url: new.url.clone(),
+            secret: new.secret.clone(),
+            active: true,
+            latest_sent_at_ms: None,
+            latest_status: None,
+        }))
+    }
+
+    /// The owner's webhooks, oldest first.
+    pub async fn webhooks_of_user(&self, user_id: &str) -> Result<Vec<Webhook>> {
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = $1 ORDER BY id");
+        sqlx::query(&sql)
+            .bind(user_id)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(webhook_from_row)
+            .collect()
+    }
+
+    /// A webhook, only if `user_id` owns it.
+    pub async fn webhook_of_user(&self, id: &str, user_id: &str) -> Result<Option<Webhook>> {
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1 AND user_id = $2");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(user_id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(webhook_from_row).transpose()
+    }
+
+    pub async fn webhook_by_id(&self, id: &str) -> Result<Option<Webhook>> {
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(webhook_from_row).transpose()
+    }
+
+    /// Applies `patch` to the webhook if `user_id` owns it (any owner when `user_id` is
+    /// `None`, for the administrator). Switching a webhook off cancels its pending
+    /// deliveries in the same transaction. Returns the updated webhook, or `None` if not found.
+    pub async fn update_webhook(
+        &self,
+        id: &str,
+        user_id: Option<&str>,
+        patch: &WebhookPatch,
+        now_ms: i64,
+    ) -> Result<Option<Webhook>> {
+        let mut tx = self.write.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE webhooks SET name = COALESCE($3, name), url = COALESCE($4, url), secret = COALESCE($5, secret), \
+             events = COALESCE($6, events), active = COALESCE($7, active) \
+             WHERE id = $1 AND ($2 IS NULL OR user_id = $2)",
+        )
+        .bind(id)
+        .bind(user_id.map(str::to_owned))
+        .bind(patch.name.clone())
+        .bind(patch.url.clone())
+        .bind(patch.secret.clone())
+        .bind(patch.on.as_deref().map(join_events))
+        .bind(patch.active.map(i64::from))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(None);
+        }
+        if patch.active == Some(false) {
+            cancel_pending(&mut tx, id, now_ms).await?;
+        }
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1");
+        let row = sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await?;
+        let webhook = webhook_from_row(&row)?;
+        tx.commit().await?;
+        Ok(Some(webhook))
+    }
+
+    /// Deletes the webhook if `user_id` owns it, dropping its pending deliveries.
+    /// Returns whether it existed.
+    pub async fn delete_webhook(&self, id: &str, user_id: &str, now_ms: i64) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let deleted = sqlx::query("DELETE FROM webhooks WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        cancel_pending(&mut tx, id, now_ms).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Every webhook matching `filter`, newest first.
+    pub async fn admin_webhooks(&self, filter: &AdminWebhookFilter) -> Result<Vec<Webhook>> {
+        let sql = format!(
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR active = $2) \
+             AND ($3 IS NULL OR id > $3) AND ($4 IS NULL OR id < $4) ORDER BY id DESC LIMIT $5"
+        );
+        sqlx::query(&sql)
+            .bind(filter.user_id.clone())
+            .bind(filter.active.map(i64::from))
+            .bind(filter.since_id.clone())
+            .bind(filter.until_id.clone())
+            .bind(filter.limit)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(webhook_from_row)
+            .collect()
+    }
+
+    /// The active webhooks of `user_ids`, for fanning an event out.
+    pub async fn active_webhooks_of(&self, user_ids: &[String]) -> Result<Vec<Webhook>> {
+        if user_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE active = 1 AND user_id IN ({})",
+            placeholders(1, user_ids.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in user_ids {
+            query = query.bind(id);
+        }
+        query
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(webhook_from_row)
+            .collect()
+    }
+
+    /// Writes `latestSentAt`/`latestStatus` after an attempt that is not a queued delivery
+    /// (a test send). Does nothing if the webhook is gone.
+    pub async fn record_webhook_attempt(
+        &self,
+        id: &str,
+        sent_at_ms: i64,
+        status: i64,
+    ) -> Result<()> {
+        sqlx::query("UPDATE webhooks SET latest_sent_at = $2, latest_status = $3 WHERE id = $1")
+            .bind(id)
+            .bind(sent_at_ms)
+            .bind(status)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Marks the webhook's pending deliveries cancelled (state 3).
+async fn cancel_pending(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    webhook_id: &str,
+    now_ms: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE deliveries SET state = 3, lease_token = NULL, finished_at = $2 WHERE webhook_id = $1 AND state = 0")
+        .bind(webhook_id)
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,169 @@
+//! `following/create` and `following/delete`, with the `follow`, `followed` and
+//! `unfollow` events they cause.
+
+use std::collections::HashMap;
+
+use missive_core::emission::{self, Body};
+use missive_core::model::User;
+use missive_core::packed::{self, Relation};
+use serde_json::json;
+
+use crate::api::error::ApiError;
+use crate::api::{ApiResult, Call, Reply};
+use crate::ctx::{Ctx, now_ms};
+use crate::fanout::Plan;
+
+pub async fn create(ctx: &Ctx, call: Call) -> ApiResult {
+    let me = &call.user()?.user;
+    let followee_id = call.params.required_id("userId")?;
+    call.params.boolean("withReplies")?;
+    if followee_id == me.id {
+        return Err(ApiError::client(
+            "FOLLOWEE_IS_YOURSELF",
+            "26fbe7bb-a331-4857-af17-205b426669a9",
+            "Followee is yourself.",
+        ));
+    }
+    let Some(followee) = ctx.store.user_by_id(&followee_id).await? else {
+        return Err(ApiError::client(
+            "NO_SUCH_USER",
+            "fcd2eef9-a9b2-4c4f-8624-038099e90aa5",
+            "No such user.",
+        ));
+    };
+    let already = || {
+        ApiError::client(
+            "ALREADY_FOLLOWING",
+            "35387507-38c7-4cb9-9197-300b93783fa0",
+            "You are already following that user.",
+        )
+    };
+    let relation = ctx.store.relation(&me.id, &followee.id).await?;
+    if relation.is_following {
+        return Err(already());
+    }
+    // The bodies show the counters as they are once the follow exists.
+    let follower_after = User {
+        following_count: me.following_count + 1,
+        ..me.clone()
+    };
+    let followee_after = User {
+        followers_count: followee.followers_count + 1,
+        ..followee.clone()
+    };
+    let relation_after = Relation {
+        is_following: true,
+        is_followed: relation.is_followed,
+    };
+    let outbox = follow_outbox(
+        ctx,
+        emission::followed(&me.id, &followee.id),
+        &follower_after,
+        &followee_after,
+        relation_after,
+    )
+    .await?;
+    if !ctx
+        .store
+        .create_follow(&me.id, &followee.id, now_ms(), &outbox)
+        .await?
+    {
+        return Err(already());
+    }
+    if !outbox.is_empty() {
+        ctx.deliveries_committed.notify_one();
+    }
+    Reply::json(&packed::user_lite(
+        &followee_after,
+        &ctx.config.origin,
+        now_ms(),
+    ))
+}
+
+pub async fn delete(ctx: &Ctx, call: Call) -> ApiResult {
+    let me = &call.user()?.user;
+    let followee_id = call.params.required_id("userId")?;
+    if followee_id == me.id {
+        return Err(ApiError::client(
+            "FOLLOWEE_IS_YOURSELF",
+            "d9e400b9-36b0-4808-b1d8-79e707f1296c",
+            "Followee is yourself.",
+        ));
+    }
+    let Some(followee) = ctx.store.user_by_id(&followee_id).await? else {
+        return Err(ApiError::client(
+            "NO_SUCH_USER",
+            "5b12c78d-2b28-4dca-99d2-f56139b42ff8",
+            "No such user.",
+        ));
+    };
+    let not_following = || {
+        ApiError::client(
+            "NOT_FOLLOWING",
+            "5dbf82f5-c92b-40b1-87d1-6c8c0741fd09",
+            "You are not following that user.",
+        )
+    };
+    let relation = ctx.store.relation(&me.id, &followee.id).await?;
+    if !relation.is_following {
+        return Err(not_following());
+    }
+    let follower_after = User {
+        following_count: me.following_count - 1,
+        ..me.clone()
+    };
+    let followee_after = User {
+        followers_count: followee.followers_count - 1,
+        ..followee.clone()
+    };
+    let relation_after = Relation {
+        is_following: false,
+        is_followed: relation.is_followed,
+    };
+    let outbox = follow_outbox(
+        ctx,
+        emission::unfollowed(&me.id),
+        &follower_after,
+        &followee_after,
+        relation_after,
+    )
+    .await?;
+    if !ctx
+        .store
+        .delete_follow(&me.id, &followee.id, &outbox)
+        .await?
+    {
+        return Err(not_following());
+    }
+    if !outbox.is_empty() {
+        ctx.deliveries_committed.notify_one();
+    }
+    Reply::json(&packed::user_lite(
+        &followee_after,
+        &ctx.config.origin,
+        now_ms(),
+    ))
+}
+
+/// Packs the `{user}` bodies: the followee as the follower sees them, or the follower.
+async fn follow_outbox(
+    ctx: &Ctx,
+    emissions: Vec<emission::Emission>,
+    follower: &User,
+    followee: &User,
+    relation: Relation,
+) -> Result<missive_store::Outbox, ApiError> {
+    let plan = Plan::new(ctx, emissions).await?;
+    let now = now_ms();
+    let mut bodies = HashMap::new();
+    for (key, _recipient) in plan.bodies_needed() {
+        let body = match key.0 {
+            Body::Followee => {
+                json!({ "user": packed::user_detailed_not_me(followee, &ctx.config.origin, now, Some(relation)) })
+            }
+            _ => json!({ "user": packed::user_lite(follower, &ctx.config.origin, now) }),
+        };
+        bodies.insert(key, body.to_string());
+    }
+    Ok(plan.into_outbox(ctx, bodies))
+}

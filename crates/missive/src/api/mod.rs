@@ -1,0 +1,253 @@
+//! The Misskey-compatible HTTP API: `POST /api/<endpoint>` with a JSON body, the token
+//! in `Authorization: Bearer` (wins) or the body's `i`, answers of 200 with JSON or 204,
+//! and Misskey's error objects. This is the only code that knows HTTP statuses.
+
+mod account;
+mod admin;
+mod auth;
+pub mod error;
+mod following;
+mod notes;
+pub mod params;
+mod users;
+mod webhooks;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::api::auth::Me;
+use crate::api::error::ApiError;
+use crate::api::params::Params;
+use crate::ctx::Ctx;
+
+/// Misskey's request body limit.
+const BODY_LIMIT: usize = 1024 * 1024;
+
+/// Who may call an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Anyone; a valid token makes the caller known.
+    Anyone,
+    /// A valid token.
+    User,
+    /// A native token (Misskey's `secure`): anything else is `ACCESS_DENIED`.
+    Secure,
+    /// The administrator.
+    Admin,
+}
+
+/// Every endpoint missive serves, with who may call it.
+const ENDPOINTS: &[(&str, Access)] = &[
+    ("signup", Access::Anyone),
+    ("signin-flow", Access::Anyone),
+    ("admin/accounts/create", Access::Anyone),
+    ("i", Access::User),
+    ("users/show", Access::Anyone),
+    ("following/create", Access::User),
+    ("following/delete", Access::User),
+    ("notes/create", Access::User),
+    ("notes/show", Access::Anyone),
+    ("notes/delete", Access::User),
+    ("notes/timeline", Access::User),
+    ("users/notes", Access::Anyone),
+    ("i/webhooks/create", Access::User),
+    ("i/webhooks/list", Access::User),
+    ("i/webhooks/show", Access::User),
+    ("i/webhooks/update", Access::User),
+    ("i/webhooks/delete", Access::User),
+    ("i/webhooks/test", Access::Secure),
+    ("admin/webhooks/list", Access::Admin),
+    ("admin/webhooks/update", Access::Admin),
+];
+
+/// One API call after authentication and body parsing.
+pub struct Call {
+    pub me: Option<Me>,
+    pub params: Params,
+}
+
+impl Call {
+    /// The caller, for endpoints whose access rule already guarantees one.
+    pub fn user(&self) -> Result<&Me, ApiError> {
+        self.me.as_ref().ok_or_else(ApiError::credential_required)
+    }
+}
+
+/// A successful answer.
+pub enum Reply {
+    /// 200 with this JSON text.
+    Json(Vec<u8>),
+    /// 204 with no body.
+    NoContent,
+}
+
+impl Reply {
+    pub fn json(value: &impl Serialize) -> Result<Reply, ApiError> {
+        serde_json::to_vec(value)
+            .map(Reply::Json)
+            .map_err(|e| ApiError::internal(&e))
+    }
+}
+
+pub type ApiResult = Result<Reply, ApiError>;
+
+pub fn router(ctx: Arc<Ctx>) -> Router {
+    Router::new()
+        .route("/api/{*endpoint}", any(handle))
+        // The limit is enforced while reading, so that an oversized body gets an error object.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(ctx)
+}
+
+async fn handle(
+    State(ctx): State<Arc<Ctx>>,
+    method: Method,
+    Path(endpoint): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let Some(&(name, access)) = ENDPOINTS.iter().find(|(name, _)| *name == endpoint) else {
+        return with_api_headers(ApiError::unknown_endpoint().into_response());
+    };
+    if method == Method::OPTIONS {
+        return with_api_headers(StatusCode::NO_CONTENT.into_response());
+    }
+    if method != Method::POST {
+        // Misskey answers GET on endpoints without `allowGet` with an empty 405.
+        return with_api_headers(StatusCode::METHOD_NOT_ALLOWED.into_response());
+    }
+    let Ok(body) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        return with_api_headers(ApiError::body_too_large().into_response());
+    };
+    let response = match call(&ctx, name, access, &headers, &body).await {
+        Ok(Reply::Json(bytes)) => (
+            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+            bytes,
+        )
+            .into_response(),
+        Ok(Reply::NoContent) => StatusCode::NO_CONTENT.into_response(),
+        Err(Failure::Api(e)) => e.into_response(),
+        Err(Failure::BareBadRequest) => StatusCode::BAD_REQUEST.into_response(),
+    };
+    with_api_headers(response)
+}
+
+/// Ways a call can fail before or while it runs.
+enum Failure {
+    Api(ApiError),
+    /// Misskey answers a non-string `i` with a 400 and no body at all.
+    BareBadRequest,
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Failure {
+        Failure::Api(e)
+    }
+}
+
+async fn call(
+    ctx: &Ctx,
+    name: &str,
+    access: Access,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Reply, Failure> {
+    let body = parse_body(body)?;
+    let token = match bearer_token(headers) {
+        Some(token) => Some(token),
+        None => match body.get("i") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => return Err(Failure::BareBadRequest),
+        },
+    };
+    let me = match token {
+        Some(token) => Some(auth::authenticate(ctx, &token).await?),
+        None => None,
+    };
+    match (access, &me) {
+        (Access::Anyone, _) => {}
+        (Access::User, None) => return Err(ApiError::credential_required().into()),
+        (Access::Secure, None) => return Err(ApiError::access_denied().into()),
+        (Access::Admin, None) => return Err(ApiError::credential_required().into()),
+        (Access::Admin, Some(me)) if !me.user.is_admin => return Err(ApiError::not_admin().into()),
+        _ => {}
+    }
+    let call = Call {
+        me,
+        params: Params::new(body),
+    };
+    Ok(dispatch(ctx, name, call).await?)
+}
+
+async fn dispatch(ctx: &Ctx, name: &str, call: Call) -> ApiResult {
+    match name {
+        "signup" => account::signup(ctx, call).await,
+        "signin-flow" => account::signin_flow(ctx, call).await,
+        "admin/accounts/create" => account::admin_create(ctx, call).await,
+        "i" => account::i(ctx, call).await,
+        "users/show" => users::show(ctx, call).await,
+        "users/notes" => notes::user_notes(ctx, call).await,
+        "following/create" => following::create(ctx, call).await,
+        "following/delete" => following::delete(ctx, call).await,
+        "notes/create" => notes::create(ctx, call).await,
+        "notes/show" => notes::show(ctx, call).await,
+        "notes/delete" => notes::delete(ctx, call).await,
+        "notes/timeline" => notes::timeline(ctx, call).await,
+        "i/webhooks/create" => webhooks::create(ctx, call).await,
+        "i/webhooks/list" => webhooks::list(ctx, call).await,
+        "i/webhooks/show" => webhooks::show(ctx, call).await,
+        "i/webhooks/update" => webhooks::update(ctx, call).await,
+        "i/webhooks/delete" => webhooks::delete(ctx, call).await,
+        "i/webhooks/test" => webhooks::test(ctx, call).await,
+        "admin/webhooks/list" => admin::list_webhooks(ctx, call).await,
+        "admin/webhooks/update" => admin::update_webhook(ctx, call).await,
+        _ => Err(ApiError::unknown_endpoint()),
+    }
+}
+
+/// An empty body is `{}`; anything but a JSON object is refused with Misskey's error object.
+fn parse_body(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::invalid_param("#/type", "must be object")),
+        Err(e) => Err(ApiError::invalid_param(
+            "#",
+            &format!("the body is not valid JSON: {e}"),
+        )),
+    }
+}
+
+/// `Authorization: Bearer <token>`; any other form is ignored, as in Misskey.
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    value.strip_prefix("Bearer ").map(str::to_owned)
+}
+
+fn with_api_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Authorization, Content-Type"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=0, must-revalidate"),
+    );
+    response
+}

@@ -1,0 +1,198 @@
+//! `i/webhooks/*`: a user's own webhooks, exactly as Misskey serves them.
+
+use missive_core::event::EventType;
+use missive_core::model::Webhook;
+use missive_store::{NewWebhook, WebhookPatch};
+use serde::Serialize;
+
+use crate::api::error::ApiError;
+use crate::api::params::{Len, Params};
+use crate::api::{ApiResult, Call, Reply};
+use crate::ctx::{Ctx, now_ms};
+use crate::worker::test_send;
+
+/// Misskey's `UserWebhook`: every read returns the secret, as Misskey does.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserWebhook {
+    id: String,
+    user_id: String,
+    name: String,
+    on: Vec<&'static str>,
+    url: String,
+    secret: String,
+    active: bool,
+    latest_sent_at: Option<String>,
+    latest_status: Option<i64>,
+}
+
+impl From<Webhook> for UserWebhook {
+    fn from(w: Webhook) -> UserWebhook {
+        UserWebhook {
+            id: w.id,
+            user_id: w.user_id,
+            name: w.name,
+            on: w.on.iter().map(|e| e.as_str()).collect(),
+            url: w.url,
+            secret: w.secret,
+            active: w.active,
+            latest_sent_at: w.latest_sent_at_ms.map(missive_core::time::iso8601_ms),
+            latest_status: w.latest_status,
+        }
+    }
+}
+
+fn no_such_webhook(id: &'static str) -> ApiError {
+    ApiError::client("NO_SUCH_WEBHOOK", id, "No such webhook.")
+}
+
+/// A webhook URL must be an absolute http(s) URL (Misskey checks nothing; missive refuses
+/// what could never be delivered).
+pub fn webhook_url(p: &Params, key: &str) -> Result<Option<String>, ApiError> {
+    let Some(url) = p.string(key, Len::new(1, 1024), false)? else {
+        return Ok(None);
+    };
+    match url::Url::parse(&url) {
+        Ok(parsed)
+            if matches!(parsed.scheme(), "http" | "https") && parsed.host_str().is_some() =>
+        {
+            Ok(Some(url))
+        }
+        _ => Err(ApiError::invalid_param(
+            &format!("#/properties/{key}/format"),
+            "must be an absolute http or https URL",
+        )),
+    }
+}
+
+pub async fn create(ctx: &Ctx, call: Call) -> ApiResult {
+    let me = &call.user()?.user;
+    let p = &call.params;
+    for key in ["name", "url", "on"] {
+        p.require(key)?;
+    }
+    let name = p
+        .string("name", Len::new(1, 100), false)?
+        .unwrap_or_default();
+    let url = webhook_url(p, "url")?.unwrap_or_default();
+    let secret = p
+        .string("secret", Len::new(0, 1024), false)?
+        .unwrap_or_default();
+    let on = p.event_list("on")?.unwrap_or_default();
+    let new = NewWebhook {
+        id: ctx.new_id(),
+        user_id: me.id.clone(),
+        name,
+        on,
+        url,
+        secret,
+    };
+    match ctx
+        .store
+        .create_webhook(&new, ctx.config.webhook_limit)
+        .await?
+    {
+        Some(webhook) => Reply::json(&UserWebhook::from(webhook)),
+        None => Err(ApiError::client(
+            "TOO_MANY_WEBHOOKS",
+            "87a9bb19-111e-4e37-81d3-a3e7426453b0",
+            "You cannot create webhook any more.",
+        )),
+    }
+}
+
+pub async fn list(ctx: &Ctx, call: Call) -> ApiResult {
+    let me = &call.user()?.user;
+    let webhooks: Vec<UserWebhook> = ctx
+        .store
+        .webhooks_of_user(&me.id)
+        .await?
+        .into_iter()
+        .map(UserWebhook::from)
+        .collect();
+    Reply::json(&webhooks)
+}
+
+pub async fn show(ctx: &Ctx, call: Call) -> ApiResult {
+    let me = &call.user()?.user;
+    let id = call.params.required_id("webhookId")?;
+    let webhook = ctx
+        .store
+        .webhook_of_user(&id, &me.id)
+        .await?
+        .ok_or_else(|| no_such_webhook("50f614d9-3047-4f7e-90d8-ad6b2d5fb098"))?;
+    Reply::json(&UserWebhook::from(webhook))
+}
+
+pub async fn update(ctx: &Ctx, call: Call) -> ApiResult {
+    let me = &call.user()?.user;
+    let p = &call.params;
+    let id = p.required_id("webhookId")?;
+    let patch = WebhookPatch {
+        name: p.string("name", Len::new(1, 100), false)?,
+        url: webhook_url(p, "url")?,
+        // `null` clears the secret, as in Misskey.
+        secret: match p.raw("secret") {
+            Some(serde_json::Value::Null) => Some(String::new()),
+            _ => p.string("secret", Len::new(0, 1024), false)?,
+        },
+        on: p.event_list("on")?,
+        active: p.boolean("active")?,
+    };
+    match ctx
+        .store
+        .update_webhook(&id, Some(&me.id), &patch, now_ms())
+        .await?
+    {
+        Some(_) => Ok(Reply::NoContent),
+        None => Err(no_such_webhook("fb0fea69-da18-45b1-828d-bd4fd1612518")),
+    }
+}
+
+pub async fn delete(ctx: &Ctx, call: Call) -> ApiResult {
+    let me = &call.user()?.user;
+    let id = call.params.required_id("webhookId")?;
+    if !ctx.store.delete_webhook(&id, &me.id, now_ms()).await? {
+        return Err(no_such_webhook("bae73e5a-5522-4965-ae19-3a8688e71d82"));
+    }
+    Ok(Reply::NoContent)
+}
+
+/// Sends Misskey's dummy payload for `type` once, ignoring `active` and `on`, and answers
+/// at once; the result shows up in `latestStatus`.
+pub async fn test(ctx: &Ctx, call: Call) -> ApiResult {
+    let me = &call.user()?.user;
+    let p = &call.params;
+    let id = p.required_id("webhookId")?;
+    p.require("type")?;
+    let event = p
+        .one_of("type", &EventType::ALL.map(EventType::as_str), false)?
+        .and_then(|t| t.parse::<EventType>().ok())
+        .ok_or_else(|| {
+            ApiError::invalid_param(
+                "#/properties/type/enum",
+                "must be equal to one of the allowed values",
+            )
+        })?;
+    let overrides = p.object("override")?;
+    let url_override = match &overrides {
+        Some(o) => webhook_url(o, "url")?,
+        None => None,
+    };
+    let secret_override = match &overrides {
+        Some(o) => o.string("secret", Len::new(0, 1024), false)?,
+        None => None,
+    };
+    let webhook = ctx
+        .store
+        .webhook_of_user(&id, &me.id)
+        .await?
+        .ok_or_else(|| no_such_webhook("0c52149c-e913-18f8-5dc7-74870bfe0cf9"))?;
+    let webhook = Webhook {
+        url: url_override.unwrap_or(webhook.url),
+        secret: secret_override.unwrap_or(webhook.secret),
+        ..webhook
+    };
+    test_send::spawn(ctx, webhook, event);
+    Ok(Reply::NoContent)
+}

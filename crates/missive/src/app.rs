@@ -1,0 +1,73 @@
+//! Wiring: the store, the shared context, the HTTP server and the delivery workers.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use missive_store::{Dialect, Store};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::ctx::{Ctx, now_ms};
+use crate::worker::client::DeliveryClient;
+use crate::{api, health, worker};
+
+/// A built server, bound to its address, not yet serving.
+pub struct App {
+    ctx: Arc<Ctx>,
+    listener: TcpListener,
+}
+
+impl App {
+    /// Connects to the database (migrating it), builds the client and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        let store = Store::connect(&config.database_url)
+            .await
+            .with_context(|| format!("cannot open the database {}", config.database_url))?;
+        if store.dialect() == Dialect::Sqlite {
+            // An SQLite file belongs to one process: leases left by a crashed run are dead.
+            let released = store.release_all_leases(now_ms()).await?;
+            if released > 0 {
+                tracing::info!(
+                    released,
+                    "resuming deliveries that were in flight when the last run stopped"
+                );
+            }
+        }
+        let client = DeliveryClient::new(
+            config.network_policy.clone(),
+            config.delivery_timeout,
+            config.origin.host.clone(),
+        )?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        Ok(App {
+            ctx: Arc::new(Ctx::new(store, config, client)),
+            listener,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves requests and delivers webhooks until `shutdown` is cancelled.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let App { ctx, listener } = self;
+        let workers = tokio::spawn(worker::run(ctx.clone(), shutdown.clone()));
+        let router = Router::new()
+            .merge(api::router(ctx.clone()))
+            .merge(health::router(ctx.clone()));
+        tracing::info!(addr = %listener.local_addr()?, url = %ctx.config.origin.url, "missive is listening");
+        let serve_shutdown = shutdown.clone();
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move { serve_shutdown.cancelled().await })
+            .await?;
+        workers.await?;
+        ctx.store.close().await;
+        Ok(())
+    }
+}

@@ -1,0 +1,254 @@
+//! Configuration: built-in defaults, then `missive.toml` (from `--config`), then
+//! `MISSIVE_*` environment variables, resolved once into a typed `Config`.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use missive_core::net_policy::{Cidr, NetworkPolicy};
+use missive_core::packed::Origin;
+use missive_core::retry::RetryPolicy;
+use serde::Deserialize;
+
+/// Every setting as written in the file or the environment, before validation.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    listen: Option<String>,
+    url: Option<String>,
+    database_url: Option<String>,
+    allowed_private_networks: Option<StringOrList>,
+    delivery_timeout_ms: Option<u64>,
+    delivery_max_attempts: Option<u32>,
+    delivery_retry_base_ms: Option<u64>,
+    delivery_concurrency: Option<usize>,
+    delivery_per_webhook_concurrency: Option<usize>,
+    webhook_limit: Option<u32>,
+    signup_open: Option<bool>,
+}
+
+/// `allowed_private_networks` may be a TOML list or a comma-separated string.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum StringOrList {
+    String(String),
+    List(Vec<String>),
+}
+
+/// The resolved configuration, passed explicitly to whatever needs it.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub origin: Origin,
+    pub database_url: String,
+    pub network_policy: NetworkPolicy,
+    pub delivery_timeout: Duration,
+    pub retry: RetryPolicy,
+    /// Deliveries in flight at once, over all webhooks.
+    pub delivery_concurrency: usize,
+    /// Deliveries in flight at once for one webhook, so a slow receiver cannot take every slot.
+    pub per_webhook_concurrency: usize,
+    pub webhook_limit: u32,
+    pub signup_open: bool,
+}
+
+/// The variables read from the environment, and the file key each overrides.
+const ENV_KEYS: &[(&str, &str)] = &[
+    ("MISSIVE_LISTEN", "listen"),
+    ("MISSIVE_URL", "url"),
+    ("MISSIVE_DATABASE_URL", "database_url"),
+    (
+        "MISSIVE_ALLOWED_PRIVATE_NETWORKS",
+        "allowed_private_networks",
+    ),
+    ("MISSIVE_DELIVERY_TIMEOUT_MS", "delivery_timeout_ms"),
+    ("MISSIVE_DELIVERY_MAX_ATTEMPTS", "delivery_max_attempts"),
+    ("MISSIVE_DELIVERY_RETRY_BASE_MS", "delivery_retry_base_ms"),
+    ("MISSIVE_DELIVERY_CONCURRENCY", "delivery_concurrency"),
+    (
+        "MISSIVE_DELIVERY_PER_WEBHOOK_CONCURRENCY",
+        "delivery_per_webhook_concurrency",
+    ),
+    ("MISSIVE_WEBHOOK_LIMIT", "webhook_limit"),
+    ("MISSIVE_SIGNUP_OPEN", "signup_open"),
+];
+
+impl Config {
+    /// Loads the file at `path` (if any) and the environment `env`, over the defaults.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Config> {
+        let mut table = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                text.parse::<toml::Table>()
+                    .with_context(|| format!("{} is not valid TOML", path.display()))?
+            }
+            None => toml::Table::new(),
+        };
+        for (var, key) in ENV_KEYS {
+            if let Some(value) = env(var) {
+                table.insert(
+                    (*key).to_owned(),
+                    env_value(key, &value).with_context(|| format!("{var}={value:?}"))?,
+                );
+            }
+        }
+        let raw: RawConfig = toml::Value::Table(table)
+            .try_into()
+            .context("invalid configuration")?;
+        raw.resolve()
+    }
+}
+
+/// Environment values are strings; numbers and booleans are parsed for the keys that take them.
+fn env_value(key: &str, value: &str) -> anyhow::Result<toml::Value> {
+    Ok(match key {
+        "delivery_timeout_ms"
+        | "delivery_max_attempts"
+        | "delivery_retry_base_ms"
+        | "delivery_concurrency"
+        | "delivery_per_webhook_concurrency"
+        | "webhook_limit" => {
+            toml::Value::Integer(value.trim().parse().context("expected a whole number")?)
+        }
+        "signup_open" => {
+            toml::Value::Boolean(value.trim().parse().context("expected true or false")?)
+        }
+        _ => toml::Value::String(value.to_owned()),
+    })
+}
+
+impl RawConfig {
+    fn resolve(self) -> anyhow::Result<Config> {
+        let listen_text = self.listen.unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+        let listen: SocketAddr = listen_text
+            .parse()
+            .with_context(|| format!("listen: not an address: {listen_text:?}"))?;
+        let url_text = self.url.unwrap_or_else(|| format!("http://{listen}"));
+        let parsed =
+            url::Url::parse(&url_text).with_context(|| format!("url: not a URL: {url_text:?}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+            anyhow::bail!("url: must be an http(s) origin, got {url_text:?}");
+        }
+        let host = match parsed.port() {
+            Some(port) => format!("{}:{port}", parsed.host_str().unwrap_or_default()),
+            None => parsed.host_str().unwrap_or_default().to_owned(),
+        };
+        let origin = Origin {
+            url: parsed.origin().ascii_serialization(),
+            host,
+        };
+        let networks: Vec<String> = match self.allowed_private_networks {
+            None => Vec::new(),
+            Some(StringOrList::String(s)) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            Some(StringOrList::List(list)) => list,
+        };
+        let allowed_private = networks
+            .iter()
+            .map(|n| {
+                n.parse::<Cidr>().with_context(|| {
+                    format!("allowed_private_networks: {n:?} is not a CIDR network")
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let timeout_ms = self.delivery_timeout_ms.unwrap_or(5000);
+        if timeout_ms == 0 {
+            anyhow::bail!("delivery_timeout_ms must be positive");
+        }
+        let max_attempts = self.delivery_max_attempts.unwrap_or(4);
+        if max_attempts == 0 {
+            anyhow::bail!("delivery_max_attempts must be at least 1");
+        }
+        let concurrency = self.delivery_concurrency.unwrap_or(256).max(1);
+        Ok(Config {
+            listen,
+            origin,
+            database_url: self
+                .database_url
+                .unwrap_or_else(|| "sqlite://./missive-data/missive.db".to_owned()),
+            network_policy: NetworkPolicy { allowed_private },
+            delivery_timeout: Duration::from_millis(timeout_ms),
+            retry: RetryPolicy {
+                max_attempts,
+                base_ms: self.delivery_retry_base_ms.unwrap_or(60_000),
+                cap_ms: RetryPolicy::CAP_MS,
+            },
+            delivery_concurrency: concurrency,
+            per_webhook_concurrency: self
+                .delivery_per_webhook_concurrency
+                .unwrap_or(16)
+                .clamp(1, concurrency),
+            webhook_limit: self.webhook_limit.unwrap_or(3),
+            signup_open: self.signup_open.unwrap_or(true),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let config = Config::load(None, |_| None).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.origin.url, "http://127.0.0.1:3000");
+        assert_eq!(config.origin.host, "127.0.0.1:3000");
+        assert_eq!(config.database_url, "sqlite://./missive-data/missive.db");
+        assert_eq!(config.delivery_timeout, Duration::from_secs(5));
+        assert_eq!(
+            config.retry,
+            RetryPolicy {
+                max_attempts: 4,
+                base_ms: 60_000,
+                cap_ms: RetryPolicy::CAP_MS
+            }
+        );
+        assert_eq!(config.webhook_limit, 3);
+        assert!(config.network_policy.allowed_private.is_empty());
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missive.toml");
+        std::fs::write(&path, "url = \"https://file.example\"\nwebhook_limit = 10\nallowed_private_networks = [\"10.0.0.0/8\"]\n").unwrap();
+        let env = |k: &str| match k {
+            "MISSIVE_URL" => Some("https://misskey.example/".to_owned()),
+            "MISSIVE_DELIVERY_RETRY_BASE_MS" => Some("100".to_owned()),
+            _ => None,
+        };
+        let config = Config::load(Some(&path), env).unwrap();
+        assert_eq!(config.origin.url, "https://misskey.example");
+        assert_eq!(config.origin.host, "misskey.example");
+        assert_eq!(config.webhook_limit, 10);
+        assert_eq!(config.retry.base_ms, 100);
+        assert_eq!(config.network_policy.allowed_private.len(), 1);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Config::load(None, |k| {
+            (k == "MISSIVE_ALLOWED_PRIVATE_NETWORKS").then(|| "127.0.0.0/8, nope".to_owned())
+        })
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("nope"), "{err:#}");
+        let err = Config::load(None, |k| {
+            (k == "MISSIVE_DELIVERY_TIMEOUT_MS").then(|| "soon".to_owned())
+        })
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("MISSIVE_DELIVERY_TIMEOUT_MS"),
+            "{err:#}"
+        );
+    }
+}

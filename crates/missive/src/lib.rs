@@ -1,0 +1,11 @@
+//! The missive server: configuration, the Misskey-compatible API, the delivery workers
+//! and the wiring between them. `main.rs` is a thin command line over this library.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod ctx;
+mod fanout;
+mod health;
+mod view;
+pub mod worker;

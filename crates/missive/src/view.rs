@@ -1,0 +1,133 @@
+//! Loading what packing needs: note trees (a note with its author, reply and renote
+//! targets) and the viewer's follow relations to their authors.
+
+use std::collections::HashMap;
+
+use missive_core::model::{Note, User};
+use missive_core::packed::{NoteTree, Viewer};
+use missive_store::Result;
+
+use crate::ctx::Ctx;
+
+/// How deep embedded renotes go (a quote of a quote of a quote …). Misskey recurses
+/// without a limit; chains deeper than this are cut off rather than loaded forever.
+const MAX_RENOTE_DEPTH: usize = 4;
+
+/// Builds the tree of `note` for packing: its author, its reply target (not embedding
+/// further) and its renote target (embedding its own targets), with one query per level.
+pub async fn note_tree(ctx: &Ctx, note: Note, author: Option<User>) -> Result<NoteTree> {
+    let mut trees = note_trees(ctx, vec![note], author.into_iter().collect()).await?;
+    Ok(trees.remove(0))
+}
+
+/// Builds the trees of several notes at once, keeping their order.
+pub async fn note_trees(
+    ctx: &Ctx,
+    notes: Vec<Note>,
+    known_users: Vec<User>,
+) -> Result<Vec<NoteTree>> {
+    let mut users: HashMap<String, User> =
+        known_users.into_iter().map(|u| (u.id.clone(), u)).collect();
+    build_level(ctx, notes, &mut users, 0).await
+}
+
+async fn build_level(
+    ctx: &Ctx,
+    notes: Vec<Note>,
+    users: &mut HashMap<String, User>,
+    depth: usize,
+) -> Result<Vec<NoteTree>> {
+    // Targets of this level: replies are shallow, renotes are packed in detail.
+    let reply_ids: Vec<String> = notes.iter().filter_map(|n| n.reply_id.clone()).collect();
+    let renote_ids: Vec<String> = if depth < MAX_RENOTE_DEPTH {
+        notes.iter().filter_map(|n| n.renote_id.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    let replies: HashMap<String, Note> = ctx
+        .store
+        .notes_by_ids(&reply_ids)
+        .await?
+        .into_iter()
+        .map(|n| (n.id.clone(), n))
+        .collect();
+    let renote_notes = ctx.store.notes_by_ids(&renote_ids).await?;
+
+    let mut missing: Vec<String> = notes
+        .iter()
+        .chain(replies.values())
+        .chain(renote_notes.iter())
+        .map(|n| n.user_id.clone())
+        .filter(|id| !users.contains_key(id))
+        .collect();
+    missing.sort();
+    missing.dedup();
+    for user in ctx.store.users_by_ids(&missing).await? {
+        users.insert(user.id.clone(), user);
+    }
+
+    let renote_trees = if renote_notes.is_empty() {
+        Vec::new()
+    } else {
+        Box::pin(build_level(ctx, renote_notes, users, depth + 1)).await?
+    };
+    let renotes: HashMap<String, NoteTree> = renote_trees
+        .into_iter()
+        .map(|t| (t.note.id.clone(), t))
+        .collect();
+
+    let mut out = Vec::with_capacity(notes.len());
+    for note in notes {
+        let Some(author) = users.get(&note.user_id).cloned() else {
+            continue;
+        };
+        let reply = note
+            .reply_id
+            .as_ref()
+            .and_then(|id| replies.get(id))
+            .and_then(|r| {
+                let author = users.get(&r.user_id)?.clone();
+                Some(Box::new(NoteTree {
+                    note: r.clone(),
+                    author,
+                    reply: None,
+                    renote: None,
+                }))
+            });
+        let renote = note
+            .renote_id
+            .as_ref()
+            .and_then(|id| renotes.get(id))
+            .map(|t| Box::new(t.clone()));
+        out.push(NoteTree {
+            note,
+            author,
+            reply,
+            renote,
+        });
+    }
+    Ok(out)
+}
+
+/// The viewer `user_id`, with which of the trees' authors they follow.
+pub async fn viewer(ctx: &Ctx, user_id: &str, trees: &[&NoteTree]) -> Result<Viewer> {
+    let mut authors = Vec::new();
+    for tree in trees {
+        collect_authors(tree, &mut authors);
+    }
+    authors.sort();
+    authors.dedup();
+    authors.retain(|a| a != user_id);
+    let following = ctx.store.followed_among(user_id, &authors).await?;
+    Ok(Viewer {
+        id: user_id.to_owned(),
+        following,
+    })
+}
+
+fn collect_authors(tree: &NoteTree, out: &mut Vec<String>) {
+    out.push(tree.note.user_id.clone());
+    for child in [&tree.reply, &tree.renote].into_iter().flatten() {
+        collect_authors(child, out);
+    }
+}

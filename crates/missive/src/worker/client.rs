@@ -1,0 +1,148 @@
+//! The outbound HTTP client, the only code that makes requests to receivers.
+//!
+//! Every address it dials is checked against the network policy (DESIGN invariant 6):
+//! hostnames through a resolver that drops forbidden addresses, so the check is on
+//! what is actually dialled and DNS rebinding cannot slip past it; IP literals before
+//! the request. Redirects are not followed, response bodies are read up to a small cap,
+//! every request has a connect and a total timeout, and connections are kept alive.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use missive_core::net_policy::NetworkPolicy;
+use missive_core::retry::AttemptOutcome;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+/// How much of a response body is read before the rest is dropped.
+const BODY_CAP: usize = 64 * 1024;
+
+/// One webhook POST.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    pub url: &'a str,
+    pub hook_id: &'a str,
+    pub secret: &'a str,
+    pub body: Bytes,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeliveryClient {
+    http: reqwest::Client,
+    policy: Arc<NetworkPolicy>,
+    /// `X-Misskey-Host`.
+    host: String,
+}
+
+impl DeliveryClient {
+    pub fn new(
+        policy: NetworkPolicy,
+        timeout: Duration,
+        host: String,
+    ) -> anyhow::Result<DeliveryClient> {
+        let policy = Arc::new(policy);
+        let http = reqwest::Client::builder()
+            .user_agent("Misskey-Hooks")
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .tcp_nodelay(true)
+            .dns_resolver(Arc::new(CheckedResolver {
+                policy: policy.clone(),
+            }))
+            .no_proxy()
+            .build()?;
+        Ok(DeliveryClient { http, policy, host })
+    }
+
+    /// Sends one request and classifies the answer. Never fails: every problem is an outcome.
+    pub async fn post(&self, req: Request<'_>) -> AttemptOutcome {
+        let Ok(url) = reqwest::Url::parse(req.url) else {
+            return AttemptOutcome::NoResponse;
+        };
+        if !matches!(url.scheme(), "http" | "https") {
+            return AttemptOutcome::NoResponse;
+        }
+        // Hostnames are checked by the resolver; IP literals never reach it.
+        let literal = match url.host() {
+            Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+            Some(url::Host::Domain(_)) => None,
+            None => return AttemptOutcome::NoResponse,
+        };
+        if let Some(ip) = literal
+            && !self.policy.allows(ip)
+        {
+            tracing::debug!(%ip, "refused to dial a non-public address");
+            return AttemptOutcome::NoResponse;
+        }
+        let sent = self
+            .http
+            .post(url)
+            .header("X-Misskey-Host", &self.host)
+            .header("X-Misskey-Hook-Id", req.hook_id)
+            .header("X-Misskey-Hook-Secret", req.secret)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(req.body)
+            .send()
+            .await;
+        match sent {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                drain_capped(response).await;
+                AttemptOutcome::Status(status)
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "delivery attempt got no response");
+                AttemptOutcome::NoResponse
+            }
+        }
+    }
+}
+
+/// Reads at most `BODY_CAP` bytes so that a small answer leaves the connection reusable,
+/// and drops the rest (closing the connection) rather than buffering a large one.
+async fn drain_capped(response: reqwest::Response) {
+    let mut stream = response.bytes_stream();
+    let mut read = 0;
+    while let Some(Ok(chunk)) = stream.next().await {
+        read += chunk.len();
+        if read > BODY_CAP {
+            break;
+        }
+    }
+}
+
+/// Resolves names with the system resolver and keeps only allowed addresses.
+struct CheckedResolver {
+    policy: Arc<NetworkPolicy>,
+}
+
+impl Resolve for CheckedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let policy = self.policy.clone();
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = found
+                .iter()
+                .copied()
+                .filter(|a| policy.allows(a.ip()))
+                .collect();
+            if allowed.is_empty() {
+                let refused: Vec<String> = found.iter().map(|a| a.ip().to_string()).collect();
+                let msg = format!(
+                    "{host} resolves only to addresses that may not be dialled: {}",
+                    refused.join(", ")
+                );
+                return Err(msg.into());
+            }
+            let addrs: Addrs = Box::new(allowed.into_iter());
+            Ok(addrs)
+        })
+    }
+}
