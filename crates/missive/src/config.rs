@@ -41,6 +41,9 @@ enum StringOrList {
 pub struct Config {
     pub listen: SocketAddr,
     pub origin: Origin,
+    /// No `url` was configured: the origin follows the address actually bound
+    /// (which differs from `listen` when its port is 0).
+    pub origin_from_listen: bool,
     pub database_url: String,
     pub network_policy: NetworkPolicy,
     pub delivery_timeout: Duration,
@@ -122,12 +125,23 @@ fn env_value(key: &str, value: &str) -> anyhow::Result<toml::Value> {
     })
 }
 
+impl Config {
+    /// Points the origin at the address the server actually bound, if no `url` was set.
+    pub fn bound_to(mut self, addr: SocketAddr) -> Config {
+        if self.origin_from_listen {
+            self.origin = Origin { url: format!("http://{addr}"), host: addr.to_string() };
+        }
+        self
+    }
+}
+
 impl RawConfig {
     fn resolve(self) -> anyhow::Result<Config> {
         let listen_text = self.listen.unwrap_or_else(|| "127.0.0.1:3000".to_owned());
         let listen: SocketAddr = listen_text
             .parse()
             .with_context(|| format!("listen: not an address: {listen_text:?}"))?;
+        let origin_from_listen = self.url.is_none();
         let url_text = self.url.unwrap_or_else(|| format!("http://{listen}"));
         let parsed =
             url::Url::parse(&url_text).with_context(|| format!("url: not a URL: {url_text:?}"))?;
@@ -172,6 +186,7 @@ impl RawConfig {
         Ok(Config {
             listen,
             origin,
+            origin_from_listen,
             database_url: self
                 .database_url
                 .unwrap_or_else(|| "sqlite://./missive-data/missive.db".to_owned()),
