@@ -1,4 +1,16 @@
 //! missive's integration tests: one binary that starts real servers on loopback.
 
+mod accounts;
 mod api_conventions;
+mod cli;
+mod crash;
+mod delivery;
+mod emission;
+mod fairness;
+mod following;
+mod notes;
+mod retries;
+mod ssrf;
 mod support;
+mod users;
+mod webhooks_api;
