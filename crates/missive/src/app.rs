@@ -36,14 +36,15 @@ impl App {
                 );
             }
         }
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let config = config.bound_to(listener.local_addr()?);
         let client = DeliveryClient::new(
             config.network_policy.clone(),
             config.delivery_timeout,
             config.origin.host.clone(),
         )?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
         Ok(App {
             ctx: Arc::new(Ctx::new(store, config, client)),
             listener,

@@ -245,3 +245,7 @@ pub fn assert_schema(schema: &str, value: &Value) {
     let errors = schema_errors(schema, value);
     assert!(errors.is_empty(), "not a valid {schema}: {errors:?}\n{value:#}");
 }
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
