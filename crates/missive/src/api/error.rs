@@ -31,7 +31,8 @@ pub struct ApiError {
     pub id: &'static str,
     pub message: String,
     pub kind: Kind,
-    pub info: Option<Value>,
+    /// Boxed so that `Result<_, ApiError>` stays small on the happy path.
+    pub info: Option<Box<Value>>,
 }
 
 impl ApiError {
@@ -54,7 +55,7 @@ impl ApiError {
 
     pub fn invalid_param(param: &str, reason: &str) -> ApiError {
         ApiError {
-            info: Some(json!({ "param": param, "reason": reason })),
+            info: Some(Box::new(json!({ "param": param, "reason": reason }))),
             ..ApiError::client(
                 "INVALID_PARAM",
                 "3d81ceae-475f-4600-b2a8-2bc116157532",
@@ -129,9 +130,9 @@ impl ApiError {
             id: "5d37dbcb-891e-41ca-a3d6-e690c97775ac",
             message: "Internal error occurred. Please contact us if the error persists.".to_owned(),
             kind: Kind::Server,
-            info: Some(
+            info: Some(Box::new(
                 json!({ "e": { "message": "Internal error", "code": "INTERNAL_ERROR", "id": reference } }),
-            ),
+            )),
         }
     }
 
@@ -164,7 +165,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut error = json!({ "message": self.message, "code": self.code, "id": self.id, "kind": self.kind.as_str() });
         if let Some(info) = self.info {
-            error["info"] = info;
+            error["info"] = *info;
         }
         let body = json!({ "error": error }).to_string();
         let mut response = (
