@@ -104,6 +104,26 @@ struct RelationBlock {
     followed_message: Option<Option<String>>,
 }
 
+/// The keys Misskey adds to a detailed user when the viewer is a moderator (`iAmModerator`):
+/// the moderation note, and the security summary a user otherwise sees only about themselves.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ModeratorBlock {
+    moderation_note: String,
+    two_factor_enabled: bool,
+    use_password_less_login: bool,
+    security_keys: bool,
+}
+
+impl ModeratorBlock {
+    const EMPTY: ModeratorBlock = ModeratorBlock {
+        moderation_note: String::new(),
+        two_factor_enabled: false,
+        use_password_less_login: false,
+        security_keys: false,
+    };
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct UserDetailedNotMe {
     #[serde(flatten)]
@@ -111,7 +131,20 @@ pub struct UserDetailedNotMe {
     #[serde(flatten)]
     pub details: UserDetails,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    moderator: Option<ModeratorBlock>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
     relation: Option<RelationBlock>,
+}
+
+impl UserDetailedNotMe {
+    /// Adds what a moderator viewer sees (`moderationNote`, `twoFactorEnabled`,
+    /// `usePasswordLessLogin`, `securityKeys`; misskey-api.md §3.2).
+    pub fn seen_by_moderator(mut self, viewer_is_moderator: bool) -> UserDetailedNotMe {
+        if viewer_is_moderator {
+            self.moderator = Some(ModeratorBlock::EMPTY);
+        }
+        self
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -166,6 +199,7 @@ pub fn user_detailed_not_me(
     UserDetailedNotMe {
         lite: user_lite(user, origin, now_ms),
         details: user_details(user),
+        moderator: None,
         relation: relation.map(|r| RelationBlock {
             is_following: r.is_following,
             is_followed: r.is_followed,
@@ -225,6 +259,11 @@ pub fn me_detailed(user: &User, origin: &Origin, now_ms: i64, settings: MeSettin
         "usePasswordLessLogin": false,
         "securityKeys": false,
     });
+    if user.is_admin {
+        // The viewer is the user here, and Misskey shows moderators the moderation note of
+        // every detailed user they look at, themselves included.
+        me["moderationNote"] = json!("");
+    }
     if settings.with_secrets {
         me["email"] = Value::Null;
         me["emailVerified"] = Value::Bool(false);

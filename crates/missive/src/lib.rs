@@ -7,5 +7,6 @@ pub mod config;
 pub mod ctx;
 mod fanout;
 mod health;
+pub mod ui;
 mod view;
 pub mod worker;

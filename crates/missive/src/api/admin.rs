@@ -22,7 +22,7 @@ pub async fn list_webhooks(ctx: &Ctx, call: Call) -> ApiResult {
         .admin_webhooks(&filter)
         .await?
         .into_iter()
-        .map(UserWebhook::from)
+        .map(UserWebhook::without_secret)
         .collect();
     Reply::json(&webhooks)
 }

@@ -159,7 +159,11 @@ async fn follow_outbox(
     for (key, _recipient) in plan.bodies_needed() {
         let body = match key.0 {
             Body::Followee => {
-                json!({ "user": packed::user_detailed_not_me(followee, &ctx.config.origin, now, Some(relation)) })
+                // Packed as the follower sees the followee, moderator keys included.
+                let user =
+                    packed::user_detailed_not_me(followee, &ctx.config.origin, now, Some(relation))
+                        .seen_by_moderator(follower.is_admin);
+                json!({ "user": user })
             }
             _ => json!({ "user": packed::user_lite(follower, &ctx.config.origin, now) }),
         };

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::api::account::MENTION_LIMIT;
 use crate::api::error::ApiError;
-use crate::api::params::{Len, Params};
+use crate::api::params::{Len, Params, is_js_whitespace};
 use crate::api::{ApiResult, Call, Reply};
 use crate::ctx::{Ctx, now_ms};
 use crate::fanout::Plan;
@@ -98,7 +98,9 @@ fn parse_draft(p: &Params) -> Result<Draft, ApiError> {
         ));
     }
     // The server trims the text; nothing left means no text (a renote becomes pure).
-    let text = text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+    let text = text
+        .map(|t| t.trim_matches(is_js_whitespace).to_owned())
+        .filter(|t| !t.is_empty());
     Ok(Draft {
         visibility,
         visible_user_ids,
@@ -193,8 +195,8 @@ pub async fn create(ctx: &Ctx, call: Call) -> ApiResult {
     adjust_visibility(&mut draft, &me.id, reply.as_ref(), renote.as_ref());
 
     let mentions = resolve_mentions(ctx, &draft).await?;
-    let visible_user_ids = if draft.visibility == Visibility::Specified {
-        resolve_visible_users(ctx, &me.id, &draft, reply.as_ref()).await?
+    let mut visible_user_ids = if draft.visibility == Visibility::Specified {
+        resolve_visible_users(ctx, &draft).await?
     } else {
         Vec::new()
     };
@@ -204,6 +206,14 @@ pub async fn create(ctx: &Ctx, call: Call) -> ApiResult {
         reply.as_ref().map(|r| r.user_id.as_str()),
         &visible_user_ids,
     );
+    // Only then does Misskey make a specified reply visible to the reply target's author,
+    // even when that is the author themselves (who is therefore listed but not mentioned).
+    if draft.visibility == Visibility::Specified
+        && let Some(reply) = &reply
+        && !visible_user_ids.contains(&reply.user_id)
+    {
+        visible_user_ids.push(reply.user_id.clone());
+    }
     if mentions.len() > MENTION_LIMIT as usize {
         return Err(error(
             "CONTAINS_TOO_MANY_MENTIONS",
@@ -330,28 +340,15 @@ async fn resolve_mentions(ctx: &Ctx, draft: &Draft) -> Result<Vec<String>, ApiEr
         .collect())
 }
 
-/// The existing users of `visibleUserIds`, plus the reply target's author for a
-/// specified reply (as Misskey does).
-async fn resolve_visible_users(
-    ctx: &Ctx,
-    me: &str,
-    draft: &Draft,
-    reply: Option<&Note>,
-) -> Result<Vec<String>, ApiError> {
+/// The existing users of `visibleUserIds`, in the order given (unknown ids are dropped).
+async fn resolve_visible_users(ctx: &Ctx, draft: &Draft) -> Result<Vec<String>, ApiError> {
     let found = ctx.store.users_by_ids(&draft.visible_user_ids).await?;
-    let mut out: Vec<String> = draft
+    Ok(draft
         .visible_user_ids
         .iter()
         .filter(|id| found.iter().any(|u| &u.id == *id))
         .cloned()
-        .collect();
-    if let Some(reply) = reply
-        && reply.user_id != me
-        && !out.contains(&reply.user_id)
-    {
-        out.push(reply.user_id.clone());
-    }
-    Ok(out)
+        .collect())
 }
 
 pub async fn show(ctx: &Ctx, call: Call) -> ApiResult {

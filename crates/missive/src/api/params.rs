@@ -108,7 +108,7 @@ impl Params {
     ) -> Result<Option<String>, ApiError> {
         let value = self.string(key, len, nullable)?;
         if let Some(s) = &value
-            && !s.chars().any(|c| !c.is_whitespace())
+            && s.chars().all(is_js_whitespace)
         {
             return Err(self.fail(key, "pattern", "must match pattern \"[^\\s]+\""));
         }
@@ -175,7 +175,11 @@ impl Params {
             None => Ok(None),
             Some(Value::Null) if nullable => Ok(None),
             Some(Value::String(s)) if allowed.contains(&s.as_str()) => Ok(Some(s.clone())),
-            Some(_) => Err(self.fail(key, "enum", "must be equal to one of the allowed values")),
+            // Ajv checks the type before the allowed values.
+            Some(Value::String(_)) => {
+                Err(self.fail(key, "enum", "must be equal to one of the allowed values"))
+            }
+            Some(_) => Err(self.fail(key, "type", "must be string")),
         }
     }
 
@@ -250,9 +254,10 @@ impl Params {
         }
     }
 
+    /// No array parameter of Misskey's is nullable: `null` is a type error.
     fn array(&self, key: &str, count: Len) -> Result<Option<&Vec<Value>>, ApiError> {
         match self.body.get(key) {
-            None | Some(Value::Null) => Ok(None),
+            None => Ok(None),
             Some(Value::Array(items)) => {
                 if items.len() < count.min {
                     return Err(self.fail(
@@ -273,6 +278,22 @@ impl Params {
             Some(_) => Err(self.fail(key, "type", "must be array")),
         }
     }
+}
+
+/// JavaScript's `\s` (and what `String.prototype.trim` removes): Misskey's patterns and
+/// trimming use it, and it differs from Rust's `char::is_whitespace` (U+FEFF, U+0085).
+pub fn is_js_whitespace(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202f}'
+                | '\u{205f}'
+                | '\u{3000}'
+                | '\u{feff}'
+    )
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ fn no_such_user() -> ApiError {
 
 pub async fn show(ctx: &Ctx, call: Call) -> ApiResult {
     let p = &call.params;
-    let viewer = call.me.as_ref().map(|me| me.user.id.as_str());
+    let viewer = call.me.as_ref().map(|me| &me.user);
     if let Some(ids) = p.id_list("userIds", Len::new(0, usize::MAX), true)? {
         let found = ctx.store.users_by_ids(&ids).await?;
         let mut out = Vec::with_capacity(found.len());
@@ -60,24 +60,23 @@ pub async fn show(ctx: &Ctx, call: Call) -> ApiResult {
     Reply::json(&pack_detailed(ctx, &user, viewer).await?)
 }
 
-/// `MeDetailed` (without secrets) for yourself, `UserDetailedNotMe` for anyone else.
-async fn pack_detailed(ctx: &Ctx, user: &User, viewer: Option<&str>) -> Result<Value, ApiError> {
+/// `MeDetailed` (without secrets) for yourself, `UserDetailedNotMe` for anyone else, with
+/// the moderator's keys when the viewer is the administrator.
+async fn pack_detailed(ctx: &Ctx, user: &User, viewer: Option<&User>) -> Result<Value, ApiError> {
     let now = now_ms();
     let value = match viewer {
-        Some(me) if me == user.id => serde_json::to_value(packed::me_detailed(
+        Some(me) if me.id == user.id => serde_json::to_value(packed::me_detailed(
             user,
             &ctx.config.origin,
             now,
             me_settings(ctx, false),
         )),
         Some(me) => {
-            let relation = ctx.store.relation(me, &user.id).await?;
-            serde_json::to_value(packed::user_detailed_not_me(
-                user,
-                &ctx.config.origin,
-                now,
-                Some(relation),
-            ))
+            let relation = ctx.store.relation(&me.id, &user.id).await?;
+            serde_json::to_value(
+                packed::user_detailed_not_me(user, &ctx.config.origin, now, Some(relation))
+                    .seen_by_moderator(me.is_admin),
+            )
         }
         None => serde_json::to_value(packed::user_detailed_not_me(
             user,

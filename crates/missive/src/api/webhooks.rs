@@ -11,7 +11,8 @@ use crate::api::{ApiResult, Call, Reply};
 use crate::ctx::{Ctx, now_ms};
 use crate::worker::test_send;
 
-/// Misskey's `UserWebhook`: every read returns the secret, as Misskey does.
+/// Misskey's `UserWebhook`: every read by the owner returns the secret, as Misskey does.
+/// The administrator's listing leaves it out: only the owner ever sees a secret.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserWebhook {
@@ -20,10 +21,18 @@ pub struct UserWebhook {
     name: String,
     on: Vec<&'static str>,
     url: String,
-    secret: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
     active: bool,
     latest_sent_at: Option<String>,
     latest_status: Option<i64>,
+}
+
+impl UserWebhook {
+    /// The webhook as someone other than its owner may see it: without the secret.
+    pub fn without_secret(w: Webhook) -> UserWebhook {
+        UserWebhook { secret: None, ..UserWebhook::from(w) }
+    }
 }
 
 impl From<Webhook> for UserWebhook {
@@ -34,7 +43,7 @@ impl From<Webhook> for UserWebhook {
             name: w.name,
             on: w.on.iter().map(|e| e.as_str()).collect(),
             url: w.url,
-            secret: w.secret,
+            secret: Some(w.secret),
             active: w.active,
             latest_sent_at: w.latest_sent_at_ms.map(missive_core::time::iso8601_ms),
             latest_status: w.latest_status,
