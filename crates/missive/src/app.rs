@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::ctx::{Ctx, now_ms};
 use crate::worker::client::DeliveryClient;
-use crate::{api, health, ui, worker};
+use crate::{api, health, identicon, ui, worker};
 
 /// A built server, bound to its address, not yet serving.
 pub struct App {
@@ -62,7 +62,8 @@ impl App {
         let router = Router::new()
             .merge(api::router(ctx.clone()))
             .merge(health::router(ctx.clone()))
-            .merge(ui::router());
+            .merge(ui::router())
+            .merge(identicon::router());
         tracing::info!(addr = %listener.local_addr()?, url = %ctx.config.origin.url, "missive is listening");
         let serve_shutdown = shutdown.clone();
         axum::serve(listener, router)

@@ -7,6 +7,7 @@ pub mod config;
 pub mod ctx;
 mod fanout;
 mod health;
+mod identicon;
 pub mod ui;
 mod view;
 pub mod worker;

@@ -121,3 +121,16 @@ async fn errors_carry_www_authenticate() {
     let res = app.http.post(format!("{}/api/i", app.url)).json(&json!({ "i": "wrongwrongwrong0" })).send().await.unwrap();
     assert!(res.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
 }
+
+#[tokio::test]
+async fn avatar_urls_point_at_a_served_identicon() {
+    let app = TestApp::spawn().await;
+    let (_, alice) = app.signup("Alice").await;
+    let me = app.ok("i", json!({}), Some(&alice)).await;
+    let url = me["avatarUrl"].as_str().unwrap();
+    assert_eq!(url, format!("{}/identicon/alice@{}", app.url, app.addr));
+    let res = app.http.get(url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "image/svg+xml");
+    assert!(res.text().await.unwrap().starts_with("<svg"));
+}
