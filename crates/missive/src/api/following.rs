@@ -13,23 +13,17 @@ use crate::api::{ApiResult, Call, Reply};
 use crate::ctx::{Ctx, now_ms};
 use crate::fanout::Plan;
 
+/// The error ids, which Misskey gives each endpoint its own of.
+struct Errors {
+    yourself: &'static str,
+    no_such_user: &'static str,
+}
+
 pub async fn create(ctx: &Ctx, call: Call) -> ApiResult {
-    let me = &call.user()?.user;
-    let followee_id = call.params.required_id("userId")?;
     call.params.boolean("withReplies")?;
-    if followee_id == me.id {
-        return Err(ApiError::client(
-            "FOLLOWEE_IS_YOURSELF",
-            "26fbe7bb-a331-4857-af17-205b426669a9",
-            "Followee is yourself.",
-        ));
-    }
-    let Some(followee) = ctx.store.user_by_id(&followee_id).await? else {
-        return Err(ApiError::client(
-            "NO_SUCH_USER",
-            "fcd2eef9-a9b2-4c4f-8624-038099e90aa5",
-            "No such user.",
-        ));
+    let errors = Errors {
+        yourself: "26fbe7bb-a331-4857-af17-205b426669a9",
+        no_such_user: "fcd2eef9-a9b2-4c4f-8624-038099e90aa5",
     };
     let already = || {
         ApiError::client(
@@ -38,31 +32,12 @@ pub async fn create(ctx: &Ctx, call: Call) -> ApiResult {
             "You are already following that user.",
         )
     };
-    let relation = ctx.store.relation(&me.id, &followee.id).await?;
+    let (me, followee, relation) = parties(ctx, &call, &errors).await?;
     if relation.is_following {
         return Err(already());
     }
-    // The bodies show the counters as they are once the follow exists.
-    let follower_after = User {
-        following_count: me.following_count + 1,
-        ..me.clone()
-    };
-    let followee_after = User {
-        followers_count: followee.followers_count + 1,
-        ..followee.clone()
-    };
-    let relation_after = Relation {
-        is_following: true,
-        is_followed: relation.is_followed,
-    };
-    let outbox = follow_outbox(
-        ctx,
-        emission::followed(&me.id, &followee.id),
-        &follower_after,
-        &followee_after,
-        relation_after,
-    )
-    .await?;
+    let after = After::new(me, &followee, relation, 1);
+    let outbox = follow_outbox(ctx, emission::followed(&me.id, &followee.id), &after).await?;
     if !ctx
         .store
         .create_follow(&me.id, &followee.id, now_ms(), &outbox)
@@ -70,32 +45,13 @@ pub async fn create(ctx: &Ctx, call: Call) -> ApiResult {
     {
         return Err(already());
     }
-    if !outbox.is_empty() {
-        ctx.deliveries_committed.notify_one();
-    }
-    Reply::json(&packed::user_lite(
-        &followee_after,
-        &ctx.config.origin,
-        now_ms(),
-    ))
+    answer(ctx, &outbox, &after)
 }
 
 pub async fn delete(ctx: &Ctx, call: Call) -> ApiResult {
-    let me = &call.user()?.user;
-    let followee_id = call.params.required_id("userId")?;
-    if followee_id == me.id {
-        return Err(ApiError::client(
-            "FOLLOWEE_IS_YOURSELF",
-            "d9e400b9-36b0-4808-b1d8-79e707f1296c",
-            "Followee is yourself.",
-        ));
-    }
-    let Some(followee) = ctx.store.user_by_id(&followee_id).await? else {
-        return Err(ApiError::client(
-            "NO_SUCH_USER",
-            "5b12c78d-2b28-4dca-99d2-f56139b42ff8",
-            "No such user.",
-        ));
+    let errors = Errors {
+        yourself: "d9e400b9-36b0-4808-b1d8-79e707f1296c",
+        no_such_user: "5b12c78d-2b28-4dca-99d2-f56139b42ff8",
     };
     let not_following = || {
         ApiError::client(
@@ -104,30 +60,12 @@ pub async fn delete(ctx: &Ctx, call: Call) -> ApiResult {
             "You are not following that user.",
         )
     };
-    let relation = ctx.store.relation(&me.id, &followee.id).await?;
+    let (me, followee, relation) = parties(ctx, &call, &errors).await?;
     if !relation.is_following {
         return Err(not_following());
     }
-    let follower_after = User {
-        following_count: me.following_count - 1,
-        ..me.clone()
-    };
-    let followee_after = User {
-        followers_count: followee.followers_count - 1,
-        ..followee.clone()
-    };
-    let relation_after = Relation {
-        is_following: false,
-        is_followed: relation.is_followed,
-    };
-    let outbox = follow_outbox(
-        ctx,
-        emission::unfollowed(&me.id),
-        &follower_after,
-        &followee_after,
-        relation_after,
-    )
-    .await?;
+    let after = After::new(me, &followee, relation, -1);
+    let outbox = follow_outbox(ctx, emission::unfollowed(&me.id), &after).await?;
     if !ctx
         .store
         .delete_follow(&me.id, &followee.id, &outbox)
@@ -135,11 +73,69 @@ pub async fn delete(ctx: &Ctx, call: Call) -> ApiResult {
     {
         return Err(not_following());
     }
+    answer(ctx, &outbox, &after)
+}
+
+/// The caller, the user named by `userId`, and how the caller relates to them.
+async fn parties<'c>(
+    ctx: &Ctx,
+    call: &'c Call,
+    errors: &Errors,
+) -> Result<(&'c User, User, Relation), ApiError> {
+    let me = &call.user()?.user;
+    let followee_id = call.params.required_id("userId")?;
+    if followee_id == me.id {
+        return Err(ApiError::client(
+            "FOLLOWEE_IS_YOURSELF",
+            errors.yourself,
+            "Followee is yourself.",
+        ));
+    }
+    let Some(followee) = ctx.store.user_by_id(&followee_id).await? else {
+        return Err(ApiError::client(
+            "NO_SUCH_USER",
+            errors.no_such_user,
+            "No such user.",
+        ));
+    };
+    let relation = ctx.store.relation(&me.id, &followee.id).await?;
+    Ok((me, followee, relation))
+}
+
+/// Both users and their relation as they are once the follow is created (`delta` 1) or
+/// deleted (`delta` -1): the bodies and the answer show the counters after the change.
+struct After {
+    follower: User,
+    followee: User,
+    relation: Relation,
+}
+
+impl After {
+    fn new(follower: &User, followee: &User, relation: Relation, delta: i64) -> After {
+        After {
+            follower: User {
+                following_count: follower.following_count + delta,
+                ..follower.clone()
+            },
+            followee: User {
+                followers_count: followee.followers_count + delta,
+                ..followee.clone()
+            },
+            relation: Relation {
+                is_following: delta > 0,
+                is_followed: relation.is_followed,
+            },
+        }
+    }
+}
+
+/// Wakes the workers if the change caused deliveries, and answers the followee as `UserLite`.
+fn answer(ctx: &Ctx, outbox: &missive_store::Outbox, after: &After) -> ApiResult {
     if !outbox.is_empty() {
         ctx.deliveries_committed.notify_one();
     }
     Reply::json(&packed::user_lite(
-        &followee_after,
+        &after.followee,
         &ctx.config.origin,
         now_ms(),
     ))
@@ -149,10 +145,13 @@ pub async fn delete(ctx: &Ctx, call: Call) -> ApiResult {
 async fn follow_outbox(
     ctx: &Ctx,
     emissions: Vec<emission::Emission>,
-    follower: &User,
-    followee: &User,
-    relation: Relation,
+    after: &After,
 ) -> Result<missive_store::Outbox, ApiError> {
+    let After {
+        follower,
+        followee,
+        relation,
+    } = after;
     let plan = Plan::new(ctx, emissions).await?;
     let now = now_ms();
     let mut bodies = HashMap::new();
@@ -160,9 +159,13 @@ async fn follow_outbox(
         let body = match key.0 {
             Body::Followee => {
                 // Packed as the follower sees the followee, moderator keys included.
-                let user =
-                    packed::user_detailed_not_me(followee, &ctx.config.origin, now, Some(relation))
-                        .seen_by_moderator(follower.is_admin);
+                let user = packed::user_detailed_not_me(
+                    followee,
+                    &ctx.config.origin,
+                    now,
+                    Some(*relation),
+                )
+                .seen_by_moderator(follower.is_admin);
                 json!({ "user": user })
             }
             _ => json!({ "user": packed::user_lite(follower, &ctx.config.origin, now) }),
