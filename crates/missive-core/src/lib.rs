@@ -14,4 +14,5 @@ pub mod model;
 pub mod net_policy;
 pub mod packed;
 pub mod retry;
+pub mod signing;
 pub mod time;

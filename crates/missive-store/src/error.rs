@@ -30,7 +30,15 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
-            sqlx::Error::Database(db) if is_connection_failure(db.code().as_deref()) => {
+            sqlx::Error::Database(db) if is_busy_sqlite(db.as_ref()) => {
+                StoreError::Unavailable(e.to_string())
+            }
+            sqlx::Error::Database(db)
+                if db
+                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .is_some()
+                    && is_connection_failure(db.code().as_deref()) =>
+            {
                 StoreError::Unavailable(e.to_string())
             }
             _ => StoreError::Other(e.to_string()),
@@ -47,8 +55,20 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     }
 }
 
-/// PostgreSQL SQLSTATE classes 08 (connection exception) and 57P (operator intervention,
-/// e.g. the server shutting down); SQLite's busy and locked codes.
+/// PostgreSQL SQLSTATE classes 08 (connection exception), 53 (insufficient resources,
+/// e.g. too many connections) and 57P (operator intervention: the server shutting down,
+/// a backend terminated by an administrator, the server still starting). All pass when
+/// the database is back, so callers answer 503.
 fn is_connection_failure(code: Option<&str>) -> bool {
-    code.is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "5" || c == "6")
+    code.is_some_and(|c| c.starts_with("08") || c.starts_with("53") || c.starts_with("57P"))
+}
+
+/// SQLite's busy and locked results, in any of their extended forms (e.g. 517,
+/// `SQLITE_BUSY_SNAPSHOT`): the primary code is the low byte.
+fn is_busy_sqlite(db: &dyn sqlx::error::DatabaseError) -> bool {
+    db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+        && db
+            .code()
+            .and_then(|c| c.parse::<i64>().ok())
+            .is_some_and(|c| matches!(c & 0xff, 5 | 6))
 }

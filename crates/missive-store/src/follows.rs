@@ -72,7 +72,7 @@ impl Store {
         now_ms: i64,
         outbox: &Outbox,
     ) -> Result<bool> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (follower_id, followee_id) DO NOTHING",
         )
@@ -85,15 +85,8 @@ impl Store {
         if inserted == 0 {
             return Ok(false);
         }
-        sqlx::query("UPDATE users SET following_count = following_count + 1 WHERE id = $1")
-            .bind(follower)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE users SET followers_count = followers_count + 1 WHERE id = $1")
-            .bind(followee)
-            .execute(&mut *tx)
-            .await?;
-        outbox.write(&mut tx).await?;
+        adjust_counters(&mut tx, follower, followee, "+").await?;
+        outbox.write(&mut tx, self.dialect).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -106,7 +99,7 @@ impl Store {
         followee: &str,
         outbox: &Outbox,
     ) -> Result<bool> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let deleted =
             sqlx::query("DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2")
                 .bind(follower)
@@ -117,16 +110,31 @@ impl Store {
         if deleted == 0 {
             return Ok(false);
         }
-        sqlx::query("UPDATE users SET following_count = following_count - 1 WHERE id = $1")
-            .bind(follower)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE users SET followers_count = followers_count - 1 WHERE id = $1")
-            .bind(followee)
-            .execute(&mut *tx)
-            .await?;
-        outbox.write(&mut tx).await?;
+        adjust_counters(&mut tx, follower, followee, "-").await?;
+        outbox.write(&mut tx, self.dialect).await?;
         tx.commit().await?;
         Ok(true)
     }
+}
+
+/// Adjusts the follower's `following_count` and the followee's `followers_count` by one.
+/// The two rows are updated in id order, so that two users following each other at the
+/// same moment cannot deadlock on PostgreSQL.
+async fn adjust_counters(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    follower: &str,
+    followee: &str,
+    sign: &str,
+) -> Result<()> {
+    let mut updates = [(follower, "following_count"), (followee, "followers_count")];
+    updates.sort_by_key(|(id, _)| *id);
+    for (id, column) in updates {
+        sqlx::query(&format!(
+            "UPDATE users SET {column} = {column} {sign} 1 WHERE id = $1"
+        ))
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }

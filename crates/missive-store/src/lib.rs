@@ -9,6 +9,7 @@ mod codec;
 mod deliveries;
 mod error;
 mod follows;
+mod listener;
 mod notes;
 mod outbox;
 pub mod testing;
@@ -16,13 +17,16 @@ mod users;
 mod webhooks;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
-pub use deliveries::{ClaimedDelivery, DeliveryCounts, Finished, FinishedState};
+pub use deliveries::{ClaimedDelivery, DeliveryCounts, Finished, FinishedState, Target};
 pub use error::StoreError;
+pub use listener::DeliveriesListener;
 pub use outbox::{NewDelivery, Outbox, Payload};
 pub use users::{Credentials, NewUser};
 pub use webhooks::{AdminWebhookFilter, NewWebhook, WebhookPatch};
@@ -45,6 +49,19 @@ pub struct Store {
     read: AnyPool,
     write: AnyPool,
     dialect: Dialect,
+    /// Where `deliveries_listener` opens its own connection (PostgreSQL only).
+    listen_to: Option<ListenTarget>,
+}
+
+/// PostgreSQL connection options, kept for the listening connection. Its `Debug` shows
+/// nothing, so that the password never reaches a log through `Store`'s `Debug`.
+#[derive(Clone)]
+pub(crate) struct ListenTarget(Arc<PgConnectOptions>);
+
+impl std::fmt::Debug for ListenTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ListenTarget(..)")
+    }
 }
 
 impl Store {
@@ -70,6 +87,7 @@ impl Store {
                     read,
                     write,
                     dialect,
+                    listen_to: None,
                 }
             }
             Dialect::Postgres => {
@@ -82,10 +100,14 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(5))
                     .connect_with(options)
                     .await?;
+                let listen_options = PgConnectOptions::from_str(url)
+                    .map_err(StoreError::from)?
+                    .log_statements(tracing::log::LevelFilter::Trace);
                 Store {
                     read: pool.clone(),
                     write: pool,
                     dialect,
+                    listen_to: Some(ListenTarget(Arc::new(listen_options))),
                 }
             }
         };
@@ -95,6 +117,17 @@ impl Store {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// Begins a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a transaction that reads before it writes (the webhook limit
+    /// check) then waits for another writer through `busy_timeout`, instead of failing
+    /// when its read snapshot has gone stale, should a second handle write the same file.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.dialect {
+            Dialect::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.write.begin().await?,
+        })
     }
 
     /// Applies pending migrations. On PostgreSQL sqlx holds an advisory lock meanwhile,
@@ -148,6 +181,9 @@ async fn sqlite_pool(url: &str, max: u32) -> Result<AnyPool> {
         .max_connections(max)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
+        // A connection to a local file does not go stale; pinging it on every acquire
+        // cost a round trip to its thread before each query and transaction.
+        .test_before_acquire(false)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 // WAL lets readers run beside the single writer; NORMAL sync is durable

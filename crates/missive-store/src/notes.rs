@@ -35,7 +35,7 @@ fn note_from_row(row: &AnyRow) -> Result<Note> {
 impl Store {
     /// Inserts a note, bumps the counters it affects and writes `outbox`, in one transaction.
     pub async fn create_note(&self, note: &Note, outbox: &Outbox) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO notes (id, user_id, text, cw, visibility, local_only, reaction_acceptance, reply_id, renote_id, \
              reply_user_id, renote_user_id, mentions, visible_user_ids) \
@@ -72,7 +72,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        outbox.write(&mut tx).await?;
+        outbox.write(&mut tx, self.dialect).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -138,7 +138,7 @@ impl Store {
     /// Deletes a note and, as Misskey's foreign keys do, every reply and renote of it,
     /// recursively; counters are adjusted for everything deleted. Returns the deleted ids.
     pub async fn delete_note(&self, id: &str) -> Result<Vec<String>> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let rows = sqlx::query(
             "WITH RECURSIVE doomed(id) AS (SELECT id FROM notes WHERE id = $1 \
                UNION SELECT n.id FROM notes n JOIN doomed d ON n.reply_id = d.id OR n.renote_id = d.id) \

@@ -1,8 +1,10 @@
 //! The deliveries an action causes, written in the action's own transaction.
 
+use std::fmt::Write;
+
 use sqlx::{Any, Transaction};
 
-use crate::Result;
+use crate::{Dialect, Result};
 
 /// A serialized event body, shared by every delivery that carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,8 +37,14 @@ impl Outbox {
         self.deliveries.is_empty()
     }
 
-    /// Inserts the payloads that deliveries use, then the deliveries, due at once.
-    pub(crate) async fn write(&self, tx: &mut Transaction<'_, Any>) -> Result<()> {
+    /// Inserts the payloads that deliveries use, then the deliveries, due at once. On
+    /// PostgreSQL it also queues a notification, which PostgreSQL sends to every node's
+    /// listener when the transaction commits (and drops if it rolls back).
+    pub(crate) async fn write(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        dialect: Dialect,
+    ) -> Result<()> {
         for payload in &self.payloads {
             if !self.deliveries.iter().any(|d| d.payload_id == payload.id) {
                 continue;
@@ -47,21 +55,89 @@ impl Outbox {
                 .execute(&mut **tx)
                 .await?;
         }
-        for d in &self.deliveries {
-            sqlx::query(
-                "INSERT INTO deliveries (id, webhook_id, user_id, event_type, event_id, created_at, payload_id, due_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $6)",
-            )
-            .bind(&d.id)
-            .bind(&d.webhook_id)
-            .bind(&d.user_id)
-            .bind(&d.event_type)
-            .bind(&d.event_id)
-            .bind(d.created_at)
-            .bind(&d.payload_id)
-            .execute(&mut **tx)
-            .await?;
+        // Multi-row INSERTs: a statement per delivery made a large fan-out cost a round
+        // trip to the database per row.
+        let mut rest = &self.deliveries[..];
+        for size in chunk_sizes(rest.len(), INSERT_ROWS) {
+            let (chunk, tail) = rest.split_at(size);
+            rest = tail;
+            let mut sql = String::from(
+                "INSERT INTO deliveries (id, webhook_id, user_id, event_type, event_id, created_at, payload_id, due_at) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 7;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                let _ = write!(
+                    sql,
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 6
+                );
+            }
+            let mut query = sqlx::query(&sql);
+            for d in chunk {
+                query = query
+                    .bind(&d.id)
+                    .bind(&d.webhook_id)
+                    .bind(&d.user_id)
+                    .bind(&d.event_type)
+                    .bind(&d.event_id)
+                    .bind(d.created_at)
+                    .bind(&d.payload_id);
+            }
+            query.execute(&mut **tx).await?;
+        }
+        if dialect == Dialect::Postgres && !self.deliveries.is_empty() {
+            sqlx::query(crate::listener::NOTIFY)
+                .execute(&mut **tx)
+                .await?;
         }
         Ok(())
+    }
+}
+
+/// Rows per multi-row INSERT. Not more: SQLite's driver looks each of a statement's
+/// parameters up by name in a linear list, so binding costs grow with the square of
+/// the parameters (7 a row), and 32 rows already make the round trips rare.
+const INSERT_ROWS: usize = 32;
+
+/// Splits `n` rows into statements of `max` rows, then the rest into powers of two, so
+/// that a handful of distinct statements (each prepared once and cached) serve any `n`.
+pub(crate) fn chunk_sizes(n: usize, max: usize) -> impl Iterator<Item = usize> {
+    let full = n / max;
+    let rest = n % max;
+    std::iter::repeat_n(max, full).chain(
+        (0..usize::BITS)
+            .rev()
+            .map(move |bit| rest & (1 << bit))
+            .filter(|size| *size != 0),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunk_sizes;
+
+    #[test]
+    fn chunk_sizes_cover_every_row_with_few_distinct_sizes() {
+        assert_eq!(chunk_sizes(0, 128).count(), 0);
+        assert_eq!(chunk_sizes(1, 128).collect::<Vec<_>>(), [1]);
+        assert_eq!(
+            chunk_sizes(300, 128).collect::<Vec<_>>(),
+            [128, 128, 32, 8, 4]
+        );
+        for n in 0..1000 {
+            let sizes: Vec<usize> = chunk_sizes(n, 128).collect();
+            assert_eq!(sizes.iter().sum::<usize>(), n);
+            assert!(sizes.iter().all(|s| s.is_power_of_two() && *s <= 128));
+        }
     }
 }

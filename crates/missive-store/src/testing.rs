@@ -33,6 +33,49 @@ pub async fn scratch_postgres_url(base_url: &str) -> Result<String> {
     })
 }
 
+/// Drops a database that `scratch_postgres_url` made, closing any connection still open
+/// to it. Best effort: a failure is only printed, since the test has already run.
+pub async fn drop_scratch_postgres(base_url: &str, scratch_url: &str) {
+    let Some(name) = scratch_url
+        .split('?')
+        .next()
+        .and_then(|head| head.rsplit_once('/'))
+        .map(|(_, name)| name.to_owned())
+        .filter(|name| name.starts_with("missive_test_"))
+    else {
+        eprintln!("not a scratch database, left alone: {scratch_url}");
+        return;
+    };
+    let result = async {
+        let options = PgConnectOptions::from_str(base_url).map_err(StoreError::from)?;
+        let mut conn = options.connect().await?;
+        conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+            .await?;
+        conn.close().await?;
+        Ok::<(), StoreError>(())
+    }
+    .await;
+    if let Err(e) = result {
+        eprintln!("could not drop the scratch database {name}: {e}");
+    }
+}
+
+/// Cuts every other session on the database `database_url` names, as a network failure
+/// or a database restart would (`pg_terminate_backend`), without touching the server or
+/// other databases. Returns how many sessions were cut.
+pub async fn terminate_connections(database_url: &str) -> Result<u64> {
+    let options = PgConnectOptions::from_str(database_url).map_err(StoreError::from)?;
+    let mut conn = options.connect().await?;
+    let cut: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()) t WHERE cut",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    conn.close().await?;
+    Ok(cut as u64)
+}
+
 fn uuid_like() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
     let nanos = SystemTime::now()

@@ -46,7 +46,7 @@ impl Store {
     /// (the `root_user_id` row is claimed in the same transaction, so two concurrent first
     /// sign-ups cannot both win). A taken username is `StoreError::Conflict`.
     pub async fn create_user(&self, new: &NewUser) -> Result<User> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let claimed_root = sqlx::query("INSERT INTO instance (key, value) VALUES ('root_user_id', $1) ON CONFLICT (key) DO NOTHING")
             .bind(&new.id)
             .execute(&mut *tx)

@@ -60,7 +60,7 @@ impl Store {
     /// Creates a webhook unless the owner already has `limit` or more.
     /// Returns `None` when the limit is reached.
     pub async fn create_webhook(&self, new: &NewWebhook, limit: u32) -> Result<Option<Webhook>> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         if self.dialect == Dialect::Postgres {
             // Serializes concurrent creations by one owner, so the count below stays true.
             sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
@@ -140,7 +140,7 @@ impl Store {
         patch: &WebhookPatch,
         now_ms: i64,
     ) -> Result<Option<Webhook>> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE webhooks SET name = COALESCE($3, name), url = COALESCE($4, url), secret = COALESCE($5, secret), \
              events = COALESCE($6, events), active = COALESCE($7, active) \
@@ -172,7 +172,7 @@ impl Store {
     /// Deletes the webhook if `user_id` owns it, dropping its pending deliveries.
     /// Returns whether it existed.
     pub async fn delete_webhook(&self, id: &str, user_id: &str, now_ms: i64) -> Result<bool> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let deleted = sqlx::query("DELETE FROM webhooks WHERE id = $1 AND user_id = $2")
             .bind(id)
             .bind(user_id)

@@ -8,6 +8,12 @@ use missive::app::App;
 use missive::config::Config;
 use tokio_util::sync::CancellationToken;
 
+/// glibc's allocator kept the 19 MiB Argon2 buffers of concurrent sign-ups in its
+/// per-thread arenas (about 1 GB resident after a hundred sign-ups) and spent a sixth
+/// of the delivery path's CPU time; mimalloc returns such memory and allocates faster.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// missive: a Misskey-compatible server for user webhooks.
 #[derive(Parser)]
 #[command(version, about, long_about = None)]

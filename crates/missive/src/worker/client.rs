@@ -14,6 +14,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use missive_core::net_policy::NetworkPolicy;
 use missive_core::retry::AttemptOutcome;
+use missive_core::signing;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// How much of a response body is read before the rest is dropped.
@@ -24,6 +25,8 @@ const BODY_CAP: usize = 64 * 1024;
 pub struct Request<'a> {
     pub url: &'a str,
     pub hook_id: &'a str,
+    /// The delivery's `eventId`, also the Standard Webhooks message id.
+    pub event_id: &'a str,
     pub secret: &'a str,
     pub body: Bytes,
 }
@@ -79,9 +82,22 @@ impl DeliveryClient {
             tracing::debug!(%ip, "refused to dial a non-public address");
             return AttemptOutcome::NoResponse;
         }
-        let sent = self
-            .http
-            .post(url)
+        let mut request = self.http.post(url);
+        if !req.secret.is_empty() {
+            // Beyond Misskey: a Standard Webhooks signature, so receivers can verify the
+            // body with the secret instead of only comparing the secret header.
+            let timestamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            request = request
+                .header("webhook-id", req.event_id)
+                .header("webhook-timestamp", timestamp.to_string())
+                .header(
+                    "webhook-signature",
+                    signing::signature(req.secret, req.event_id, timestamp, &req.body),
+                );
+        }
+        let sent = request
             .header("X-Misskey-Host", &self.host)
             .header("X-Misskey-Hook-Id", req.hook_id)
             .header("X-Misskey-Hook-Secret", req.secret)

@@ -2,7 +2,8 @@
 //! and records the outcomes in batches. The only code that makes outbound HTTP.
 //!
 //! - Real time (invariant 4): the dispatcher wakes as soon as a transaction that created
-//!   deliveries commits; polling is only a fallback.
+//!   deliveries commits, on this node or (PostgreSQL `LISTEN/NOTIFY`, see `wake`) on any
+//!   other; polling is only a fallback.
 //! - Fairness (invariant 5): at most `per_webhook_concurrency` deliveries of one webhook
 //!   are in flight, and webhooks at that cap are skipped when claiming, so a receiver
 //!   that hangs holds only its own slots.
@@ -12,6 +13,7 @@
 pub mod client;
 mod envelope;
 pub mod test_send;
+mod wake;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -28,17 +30,26 @@ use crate::worker::envelope::Envelope;
 
 /// The most deliveries claimed in one query.
 const CLAIM_BATCH: usize = 256;
+/// Under a backlog, the fewest free slots worth a claim…
+const CLAIM_LOW_WATER: usize = 64;
+/// …unless no slot freed for this long.
+const CLAIM_GATHER: Duration = Duration::from_millis(1);
 /// How long the dispatcher sleeps at most when nothing wakes it.
 const POLL_FALLBACK: Duration = Duration::from_secs(2);
 /// The most outcomes written in one transaction.
 const RECORD_BATCH: usize = 512;
+/// How long the recorder gathers outcomes before writing a batch that is not full.
+const RECORD_GATHER: Duration = Duration::from_millis(5);
 
 /// Runs the dispatcher and the recorder until `shutdown`, then lets in-flight requests
 /// finish and records their outcomes.
 pub async fn run(ctx: Arc<Ctx>, shutdown: CancellationToken) {
     let (finished_tx, finished_rx) = mpsc::unbounded_channel();
     let recorder = tokio::spawn(record(ctx.clone(), finished_rx));
+    // Deliveries committed by other nodes wake this dispatcher too (PostgreSQL only).
+    let waker = tokio::spawn(wake::run(ctx.clone(), shutdown.clone()));
     dispatch(ctx, shutdown, finished_tx).await;
+    let _ = waker.await;
     // The channel closes when the last in-flight task drops its sender.
     let _ = recorder.await;
 }
@@ -97,6 +108,9 @@ async fn dispatch(
     let slot_freed = Arc::new(Notify::new());
     let lease_token = uuid::Uuid::new_v4().to_string();
     let mut failures = 0u32;
+    let low_water = (ctx.config.delivery_concurrency / 4).clamp(1, CLAIM_LOW_WATER);
+    // The last claim took all it asked for: more deliveries are waiting.
+    let mut backlogged = false;
     while !shutdown.is_cancelled() {
         let free = slots.available_permits().min(CLAIM_BATCH);
         if free == 0 {
@@ -106,6 +120,16 @@ async fn dispatch(
             }
             continue;
         }
+        if backlogged && free < low_water {
+            // Claiming each slot as it frees would cost a write transaction per delivery
+            // under a backlog; gather a batch, but never wait long for one.
+            tokio::select! {
+                _ = slot_freed.notified() => continue,
+                _ = tokio::time::sleep(CLAIM_GATHER) => {}
+                _ = shutdown.cancelled() => break,
+            }
+        }
+        let free = slots.available_permits().min(CLAIM_BATCH);
         let skip = in_flight.saturated(cap);
         let claimed = match ctx
             .store
@@ -129,6 +153,7 @@ async fn dispatch(
             }
         };
         let full_batch = claimed.len() == free;
+        backlogged = full_batch;
         for delivery in claimed {
             if !in_flight.try_take(&delivery.webhook_id, cap) {
                 // Claimed past the webhook's cap within one batch: hand it back, due now.
@@ -198,6 +223,7 @@ async fn deliver(ctx: &Ctx, delivery: ClaimedDelivery) -> Finished {
         .post(Request {
             url: &target.url,
             hook_id: &delivery.webhook_id,
+            event_id: &delivery.event_id,
             secret: &target.secret,
             body,
         })
@@ -243,11 +269,13 @@ async fn record(ctx: Arc<Ctx>, mut rx: mpsc::UnboundedReceiver<Finished>) {
     let mut batch = Vec::with_capacity(RECORD_BATCH);
     while let Some(first) = rx.recv().await {
         batch.push(first);
-        while batch.len() < RECORD_BATCH {
-            match rx.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
-            }
+        take_ready(&mut rx, &mut batch);
+        if batch.len() < RECORD_BATCH {
+            // A write transaction per outcome or two would take the single writer from
+            // the API and the claims under a steady load; outcomes can wait a little
+            // (the leases outlast this by far), deliveries cannot.
+            tokio::time::sleep(RECORD_GATHER).await;
+            take_ready(&mut rx, &mut batch);
         }
         let mut failures = 0u32;
         while let Err(e) = ctx.store.finish_deliveries(&batch).await {
@@ -262,6 +290,16 @@ async fn record(ctx: Arc<Ctx>, mut rx: mpsc::UnboundedReceiver<Finished>) {
             ctx.deliveries_committed.notify_one();
         }
         batch.clear();
+    }
+}
+
+/// Moves what the channel holds into `batch`, up to `RECORD_BATCH`.
+fn take_ready(rx: &mut mpsc::UnboundedReceiver<Finished>, batch: &mut Vec<Finished>) {
+    while batch.len() < RECORD_BATCH {
+        match rx.try_recv() {
+            Ok(next) => batch.push(next),
+            Err(_) => break,
+        }
     }
 }
 

@@ -14,11 +14,12 @@ pub fn spawn(ctx: &Ctx, webhook: Webhook, event: EventType) {
     let Some(body) = test_body(event, &ctx.config.origin, now_ms()) else {
         return;
     };
+    let event_id = uuid::Uuid::new_v4().to_string();
     let envelope = Envelope {
         server: &ctx.config.origin.url,
         hook_id: &webhook.id,
         user_id: &webhook.user_id,
-        event_id: &uuid::Uuid::new_v4().to_string(),
+        event_id: &event_id,
         created_at: now_ms(),
         event_type: event.as_str(),
         body: &body.to_string(),
@@ -31,6 +32,7 @@ pub fn spawn(ctx: &Ctx, webhook: Webhook, event: EventType) {
             .post(Request {
                 url: &webhook.url,
                 hook_id: &webhook.id,
+                event_id: &event_id,
                 secret: &webhook.secret,
                 body: envelope,
             })

@@ -12,8 +12,12 @@ async fn headers_and_envelope_are_misskeys() {
     let app = TestApp::spawn().await;
     let receiver = TestReceiver::start().await;
     let (alice_id, alice) = app.signup("alice").await;
-    let with_secret = app.create_webhook(&alice, &receiver.url("secret"), &["note"], "s3cr3t").await;
-    let without_secret = app.create_webhook(&alice, &receiver.url("plain"), &["note"], "").await;
+    let with_secret = app
+        .create_webhook(&alice, &receiver.url("secret"), &["note"], "s3cr3t")
+        .await;
+    let without_secret = app
+        .create_webhook(&alice, &receiver.url("plain"), &["note"], "")
+        .await;
     let before = crate::support::now_ms();
     let note = app.post_note(&alice, json!({ "text": "hello" })).await;
     let got = receiver.wait_for("secret", 1, Duration::from_secs(5)).await;
@@ -25,30 +29,82 @@ async fn headers_and_envelope_are_misskeys() {
     assert_eq!(r.headers["x-misskey-host"], app.addr.to_string());
     assert_eq!(r.headers["x-misskey-hook-id"], with_secret.as_str());
     assert_eq!(r.headers["x-misskey-hook-secret"], "s3cr3t");
-    assert_eq!(plain[0].headers["x-misskey-hook-secret"], "", "the secret header is sent even when empty");
-    assert_eq!(plain[0].headers["x-misskey-hook-id"], without_secret.as_str());
+    assert_eq!(
+        plain[0].headers["x-misskey-hook-secret"], "",
+        "the secret header is sent even when empty"
+    );
+    assert_eq!(
+        plain[0].headers["x-misskey-hook-id"],
+        without_secret.as_str()
+    );
 
     // The raw text keeps Misskey's key order.
     let parsed: Value = serde_json::from_str(&r.raw).unwrap();
-    let keys: Vec<&str> = parsed.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["server", "hookId", "userId", "eventId", "createdAt", "type", "body"]);
+    let keys: Vec<&str> = parsed
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "server",
+            "hookId",
+            "userId",
+            "eventId",
+            "createdAt",
+            "type",
+            "body"
+        ]
+    );
     assert_eq!(parsed["server"], app.url);
     assert_eq!(parsed["hookId"], with_secret.as_str());
     assert_eq!(parsed["userId"], alice_id.as_str());
     assert_eq!(parsed["type"], "note");
-    let created_at = parsed["createdAt"].as_i64().expect("createdAt is a number of milliseconds");
-    assert!(created_at >= before - 1000 && created_at <= crate::support::now_ms(), "{created_at}");
+    let created_at = parsed["createdAt"]
+        .as_i64()
+        .expect("createdAt is a number of milliseconds");
+    assert!(
+        created_at >= before - 1000 && created_at <= crate::support::now_ms(),
+        "{created_at}"
+    );
     let event_id = parsed["eventId"].as_str().unwrap();
     assert!(uuid_v4(event_id), "{event_id}");
-    assert_ne!(plain[0].body["eventId"], parsed["eventId"], "each webhook gets its own eventId");
+    assert_ne!(
+        plain[0].body["eventId"], parsed["eventId"],
+        "each webhook gets its own eventId"
+    );
     assert_eq!(parsed["body"]["note"]["id"], note["id"]);
     assert_schema("Note", &parsed["body"]["note"]);
+
+    // Beyond Misskey: a Standard Webhooks signature over the exact body, when there is a secret.
+    assert_eq!(r.headers["webhook-id"], event_id);
+    let timestamp: i64 = r.headers["webhook-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (timestamp - crate::support::now_ms() / 1000).abs() < 60,
+        "{timestamp}"
+    );
+    let expected =
+        missive_core::signing::signature("s3cr3t", event_id, timestamp, r.raw.as_bytes());
+    assert_eq!(r.headers["webhook-signature"], expected.as_str());
+    assert!(
+        plain[0].headers.get("webhook-signature").is_none(),
+        "no secret, no signature"
+    );
 }
 
 fn uuid_v4(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.iter().map(|p| p.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
-        && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()))
+        && parts.iter().all(|p| {
+            p.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        })
         && parts[2].starts_with('4')
 }
 
@@ -57,19 +113,24 @@ async fn deliveries_go_out_as_soon_as_the_action_commits() {
     let app = TestApp::spawn().await;
     let receiver = TestReceiver::start().await;
     let (_, alice) = app.signup("alice").await;
-    app.create_webhook(&alice, &receiver.url("rt"), &["note"], "").await;
+    app.create_webhook(&alice, &receiver.url("rt"), &["note"], "")
+        .await;
     // Let the dispatcher settle into its idle wait, then act.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut lags = Vec::new();
     for i in 0..5 {
         let sent = Instant::now();
-        app.post_note(&alice, json!({ "text": format!("n{i}") })).await;
+        app.post_note(&alice, json!({ "text": format!("n{i}") }))
+            .await;
         let got = receiver.wait_for("rt", i + 1, Duration::from_secs(5)).await;
         lags.push(got[i].at.saturating_duration_since(sent));
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     // The fallback poll is 2 s: every delivery arriving well before it proves the wake-up.
-    assert!(lags.iter().all(|lag| *lag < Duration::from_millis(1000)), "{lags:?}");
+    assert!(
+        lags.iter().all(|lag| *lag < Duration::from_millis(1000)),
+        "{lags:?}"
+    );
 }
 
 #[tokio::test]
@@ -77,7 +138,9 @@ async fn latest_sent_at_and_status_follow_each_attempt() {
     let app = TestApp::spawn().await;
     let receiver = TestReceiver::start().await;
     let (_, alice) = app.signup("alice").await;
-    let hook = app.create_webhook(&alice, &receiver.url("s"), &["note"], "").await;
+    let hook = app
+        .create_webhook(&alice, &receiver.url("s"), &["note"], "")
+        .await;
     receiver.script(&[crate::support::Answer::Status(201)]);
     app.post_note(&alice, json!({ "text": "x" })).await;
     let shown = wait_for_status(&app, &alice, &hook, 201).await;
@@ -89,11 +152,17 @@ async fn latest_sent_at_and_status_follow_each_attempt() {
 pub async fn wait_for_status(app: &TestApp, token: &str, hook: &str, status: i64) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let shown = app.ok("i/webhooks/show", json!({ "webhookId": hook }), Some(token)).await;
+        let shown = app
+            .ok("i/webhooks/show", json!({ "webhookId": hook }), Some(token))
+            .await;
         if shown["latestStatus"] == status {
             return shown;
         }
-        assert!(Instant::now() < deadline, "latestStatus stayed {}", shown["latestStatus"]);
+        assert!(
+            Instant::now() < deadline,
+            "latestStatus stayed {}",
+            shown["latestStatus"]
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -3,6 +3,7 @@
 mod accounts;
 mod api_conventions;
 mod cli;
+mod cluster;
 mod crash;
 mod delivery;
 mod emission;

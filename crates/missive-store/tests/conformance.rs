@@ -1,0 +1,1938 @@
+//! The storage conformance suite: one set of test bodies that both backends must pass.
+//!
+//! Every body runs against SQLite (a temporary file) always, and against PostgreSQL (a
+//! scratch database per test, dropped afterwards) when `MISSIVE_TEST_DATABASE_URL` is set,
+//! so the two implementations cannot drift apart. Times are passed in explicitly, so
+//! leases and due times are tested without sleeping.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use missive_core::event::EventType;
+use missive_core::model::{Note, User, Visibility, Webhook};
+use missive_core::packed::Relation;
+use missive_store::testing::{drop_scratch_postgres, scratch_postgres_url};
+use missive_store::{
+    AdminWebhookFilter, ClaimedDelivery, DeliveryCounts, Dialect, Finished, FinishedState,
+    NewDelivery, NewUser, NewWebhook, Outbox, Payload, Store, StoreError, Target, WebhookPatch,
+};
+
+/// A fixed "now" for the queue tests (epoch milliseconds).
+const T: i64 = 1_700_000_000_000;
+/// A lease as the worker takes it with the default 5 s timeout.
+const LEASE: i64 = 12_000;
+
+// ---------------------------------------------------------------------------------------
+// The harness
+
+/// One test's database: a connected store, and its URL to open more handles on it (as
+/// more nodes, or more processes, would).
+struct Db {
+    url: String,
+    store: Store,
+}
+
+impl Db {
+    async fn open(&self) -> Store {
+        Store::connect(&self.url)
+            .await
+            .expect("open another handle")
+    }
+
+    fn dialect(&self) -> Dialect {
+        self.store.dialect()
+    }
+}
+
+async fn on_sqlite<F, Fut>(body: F)
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/conformance.db", dir.path().display());
+    let store = Store::connect(&url).await.expect("open SQLite");
+    body(Db { url, store }).await;
+}
+
+async fn on_postgres<F, Fut>(body: F)
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(base) = postgres_base() else { return };
+    let url = scratch_postgres_url(&base)
+        .await
+        .expect("create a scratch database");
+    let store = Store::connect(&url).await.expect("connect to PostgreSQL");
+    // Run the body in its own task so that the database is dropped even if it panics.
+    let outcome = tokio::spawn(body(Db {
+        url: url.clone(),
+        store,
+    }))
+    .await;
+    drop_scratch_postgres(&base, &url).await;
+    if let Err(e) = outcome {
+        if e.is_panic() {
+            std::panic::resume_unwind(e.into_panic());
+        }
+        panic!("{e}");
+    }
+}
+
+fn postgres_base() -> Option<String> {
+    let base = std::env::var("MISSIVE_TEST_DATABASE_URL").ok();
+    if base.is_none() {
+        eprintln!("skipped: set MISSIVE_TEST_DATABASE_URL to run the PostgreSQL half");
+    }
+    base
+}
+
+/// Declares each body as `sqlite::<name>` and `postgres::<name>`.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::on_sqlite(super::$name).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::on_postgres(super::$name).await
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    users_first_account_is_admin,
+    users_duplicate_username_is_a_conflict_whatever_the_case,
+    users_lookups,
+    users_touch_and_login_days,
+    follows_create_delete_and_counters,
+    follows_write_their_outbox_only_when_they_change_something,
+    notes_create_with_counters_and_read_back,
+    notes_by_authors_newest_first_paged,
+    notes_delete_cascades_and_fixes_counters,
+    webhooks_create_respects_the_limit,
+    webhooks_list_and_owner_checks,
+    webhooks_update_applies_a_patch,
+    webhooks_switching_off_cancels_pending_deliveries,
+    webhooks_delete_drops_pending_deliveries,
+    webhooks_admin_listing_filters_and_pages,
+    webhooks_active_of_users_and_attempt_record,
+    outbox_is_written_with_its_action_or_not_at_all,
+    claim_respects_due_time_limit_and_skip_list,
+    claim_lease_blocks_others_until_it_expires,
+    finish_records_each_outcome,
+    finish_keeps_the_latest_attempt_per_webhook,
+    next_due_at_and_release_all_leases,
+    concurrent_claimers_never_claim_one_delivery_twice,
+    concurrent_webhook_creation_never_exceeds_the_limit,
+    concurrent_first_signups_make_exactly_one_admin,
+    concurrent_mutual_follows_never_deadlock,
+    listener_wakes_on_committed_deliveries_only,
+    lost_connections_are_reported_as_unavailable,
+);
+
+// ---------------------------------------------------------------------------------------
+// Builders
+
+/// Ids that sort in creation order, as Misskey's do.
+fn next_id() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!("id{:010}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+fn new_user(username: &str) -> NewUser {
+    let id = next_id();
+    NewUser {
+        username: username.to_owned(),
+        password_hash: format!("argon2-of-{username}"),
+        token: format!("token-{id}"),
+        token_hash: format!("sha256-{id}"),
+        id,
+    }
+}
+
+async fn user(s: &Store, username: &str) -> User {
+    s.create_user(&new_user(username)).await.unwrap()
+}
+
+fn note_by(author: &User) -> Note {
+    Note {
+        id: next_id(),
+        user_id: author.id.clone(),
+        text: Some("hello".into()),
+        cw: None,
+        visibility: Visibility::Public,
+        local_only: false,
+        reaction_acceptance: None,
+        reply_id: None,
+        renote_id: None,
+        reply_user_id: None,
+        renote_user_id: None,
+        mentions: Vec::new(),
+        visible_user_ids: Vec::new(),
+        replies_count: 0,
+        renote_count: 0,
+    }
+}
+
+fn reply_to(author: &User, parent: &Note) -> Note {
+    Note {
+        reply_id: Some(parent.id.clone()),
+        reply_user_id: Some(parent.user_id.clone()),
+        ..note_by(author)
+    }
+}
+
+fn renote_of(author: &User, target: &Note) -> Note {
+    Note {
+        text: None,
+        renote_id: Some(target.id.clone()),
+        renote_user_id: Some(target.user_id.clone()),
+        ..note_by(author)
+    }
+}
+
+async fn create_note(s: &Store, note: &Note) {
+    s.create_note(note, &Outbox::default()).await.unwrap();
+}
+
+fn new_webhook(owner: &User, on: &[EventType]) -> NewWebhook {
+    let id = next_id();
+    NewWebhook {
+        name: format!("hook {id}"),
+        url: format!("https://receiver.example/{id}"),
+        secret: format!("secret-{id}"),
+        on: on.to_vec(),
+        user_id: owner.id.clone(),
+        id,
+    }
+}
+
+async fn webhook(s: &Store, owner: &User) -> Webhook {
+    s.create_webhook(&new_webhook(owner, &[EventType::Note]), 100)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// One event for each of `hooks`, sharing one payload, created (and due) at `at`.
+fn outbox_for(hooks: &[&Webhook], event: &str, at: i64) -> Outbox {
+    let payload = Payload {
+        id: next_id(),
+        body: format!("{{\"event\":\"{event}\",\"at\":{at}}}"),
+    };
+    let deliveries = hooks
+        .iter()
+        .map(|hook| NewDelivery {
+            id: next_id(),
+            webhook_id: hook.id.clone(),
+            user_id: hook.user_id.clone(),
+            event_type: event.to_owned(),
+            event_id: next_id(),
+            created_at: at,
+            payload_id: payload.id.clone(),
+        })
+        .collect();
+    Outbox {
+        payloads: vec![payload],
+        deliveries,
+    }
+}
+
+/// Queues one delivery per hook, due at `at`, through a note by `author`; returns the
+/// outbox that was written.
+async fn queue(s: &Store, author: &User, hooks: &[&Webhook], at: i64) -> Outbox {
+    let outbox = outbox_for(hooks, "note", at);
+    s.create_note(&note_by(author), &outbox).await.unwrap();
+    outbox
+}
+
+fn ids(claimed: &[ClaimedDelivery]) -> BTreeSet<String> {
+    claimed.iter().map(|d| d.id.clone()).collect()
+}
+
+fn delivery_ids(outboxes: &[&Outbox]) -> BTreeSet<String> {
+    outboxes
+        .iter()
+        .flat_map(|o| o.deliveries.iter().map(|d| d.id.clone()))
+        .collect()
+}
+
+fn finished(d: &ClaimedDelivery, state: FinishedState, status: Option<i64>, at: i64) -> Finished {
+    Finished {
+        delivery_id: d.id.clone(),
+        lease_token: d.lease_token.clone(),
+        webhook_id: d.webhook_id.clone(),
+        state,
+        attempted: status.is_some(),
+        status: status.unwrap_or(0),
+        at_ms: at,
+    }
+}
+
+async fn claim(
+    s: &Store,
+    now: i64,
+    limit: i64,
+    skip: &[String],
+    token: &str,
+) -> Vec<ClaimedDelivery> {
+    s.claim_due(now, LEASE, limit, skip, token).await.unwrap()
+}
+
+async fn counts(s: &Store) -> DeliveryCounts {
+    s.delivery_counts().await.unwrap()
+}
+
+fn pending(n: i64) -> DeliveryCounts {
+    DeliveryCounts {
+        pending: n,
+        ..DeliveryCounts::default()
+    }
+}
+
+async fn reload_user(s: &Store, u: &User) -> User {
+    s.user_by_id(&u.id).await.unwrap().unwrap()
+}
+
+async fn reload_note(s: &Store, n: &Note) -> Note {
+    s.note_by_id(&n.id).await.unwrap().unwrap()
+}
+
+fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
+    v.sort();
+    v
+}
+
+fn user_ids(users: &[User]) -> Vec<String> {
+    sorted(users.iter().map(|u| u.id.clone()).collect())
+}
+
+fn hook_ids(hooks: &[Webhook]) -> Vec<String> {
+    hooks.iter().map(|h| h.id.clone()).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Users
+
+async fn users_first_account_is_admin(db: Db) {
+    let s = &db.store;
+    assert!(!s.has_root_user().await.unwrap());
+    let alice = user(s, "alice").await;
+    assert_eq!(
+        alice,
+        User {
+            id: alice.id.clone(),
+            username: "alice".into(),
+            name: None,
+            is_admin: true,
+            followers_count: 0,
+            following_count: 0,
+            notes_count: 0,
+            last_active_at_ms: None,
+            logged_in_days: 0,
+        }
+    );
+    assert!(s.has_root_user().await.unwrap());
+    let bob = user(s, "bob").await;
+    assert!(!bob.is_admin, "only the first account is the administrator");
+}
+
+async fn users_duplicate_username_is_a_conflict_whatever_the_case(db: Db) {
+    let s = &db.store;
+    let alice = user(s, "Alice").await;
+    for taken in ["Alice", "alice", "ALICE"] {
+        let err = s.create_user(&new_user(taken)).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{taken}: {err:?}");
+    }
+    // A reused token hash is refused too.
+    let mut same_token = new_user("carol");
+    same_token.token_hash = format!("sha256-{}", alice.id);
+    let err = s.create_user(&same_token).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    // Nothing of the refused accounts was written, and the name keeps its case.
+    assert_eq!(
+        user_ids(&s.recent_users(10).await.unwrap()),
+        vec![alice.id.clone()]
+    );
+    assert_eq!(s.user_by_username("aLiCe").await.unwrap().unwrap(), alice);
+    assert!(alice.is_admin);
+}
+
+async fn users_lookups(db: Db) {
+    let s = &db.store;
+    let alice = user(s, "Alice").await;
+    let bob = user(s, "bob").await;
+    let carol = user(s, "carol").await;
+
+    assert_eq!(s.user_by_id(&bob.id).await.unwrap(), Some(bob.clone()));
+    assert_eq!(s.user_by_id("nobody").await.unwrap(), None);
+
+    let some = s
+        .users_by_ids(&[alice.id.clone(), carol.id.clone(), "nobody".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        user_ids(&some),
+        sorted(vec![alice.id.clone(), carol.id.clone()])
+    );
+    assert!(s.users_by_ids(&[]).await.unwrap().is_empty());
+
+    assert_eq!(
+        s.user_by_username("alice").await.unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(s.user_by_username("BOB").await.unwrap(), Some(bob.clone()));
+    assert_eq!(s.user_by_username("dave").await.unwrap(), None);
+    let named = s
+        .users_by_usernames(&["ALICE".into(), "Carol".into(), "dave".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        user_ids(&named),
+        sorted(vec![alice.id.clone(), carol.id.clone()])
+    );
+    assert!(s.users_by_usernames(&[]).await.unwrap().is_empty());
+
+    let creds = s.credentials_by_username("alice").await.unwrap().unwrap();
+    assert_eq!(creds.user, alice);
+    assert_eq!(creds.password_hash, "argon2-of-Alice");
+    assert_eq!(creds.token, format!("token-{}", alice.id));
+    assert!(s.credentials_by_username("dave").await.unwrap().is_none());
+
+    let (found, token) = s
+        .user_by_token_hash(&format!("sha256-{}", bob.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, bob);
+    assert_eq!(token, format!("token-{}", bob.id));
+    assert!(
+        s.user_by_token_hash("sha256-nobody")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let recent = s.recent_users(2).await.unwrap();
+    assert_eq!(
+        recent,
+        vec![carol.clone(), bob.clone()],
+        "newest first, limited"
+    );
+}
+
+async fn users_touch_and_login_days(db: Db) {
+    let s = &db.store;
+    let alice = user(s, "alice").await;
+    s.touch_user(&alice.id, T).await.unwrap();
+    assert_eq!(reload_user(s, &alice).await.last_active_at_ms, Some(T));
+    s.touch_user(&alice.id, T + 5).await.unwrap();
+    assert_eq!(reload_user(s, &alice).await.last_active_at_ms, Some(T + 5));
+    s.touch_user("nobody", T).await.unwrap();
+
+    for (day, expected) in [(100, 1), (100, 1), (101, 2), (99, 2), (101, 2), (105, 3)] {
+        s.record_login_day(&alice.id, day).await.unwrap();
+        assert_eq!(
+            reload_user(s, &alice).await.logged_in_days,
+            expected,
+            "after day {day}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Follows
+
+async fn follows_create_delete_and_counters(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let c = user(s, "c").await;
+    let none = Outbox::default();
+
+    assert!(s.create_follow(&a.id, &b.id, T, &none).await.unwrap());
+    assert!(
+        !s.create_follow(&a.id, &b.id, T, &none).await.unwrap(),
+        "a duplicate follow changes nothing"
+    );
+    assert!(s.create_follow(&b.id, &a.id, T, &none).await.unwrap());
+    assert!(s.create_follow(&a.id, &c.id, T, &none).await.unwrap());
+
+    let count = |u: User| (u.following_count, u.followers_count);
+    assert_eq!(count(reload_user(s, &a).await), (2, 1));
+    assert_eq!(count(reload_user(s, &b).await), (1, 1));
+    assert_eq!(count(reload_user(s, &c).await), (0, 1));
+
+    let both = Relation {
+        is_following: true,
+        is_followed: true,
+    };
+    assert_eq!(s.relation(&a.id, &b.id).await.unwrap(), both);
+    assert_eq!(
+        s.relation(&a.id, &c.id).await.unwrap(),
+        Relation {
+            is_following: true,
+            is_followed: false
+        }
+    );
+    assert_eq!(
+        s.relation(&c.id, &a.id).await.unwrap(),
+        Relation {
+            is_following: false,
+            is_followed: true
+        }
+    );
+    assert_eq!(s.relation(&b.id, &c.id).await.unwrap(), Relation::default());
+
+    let among = s
+        .followed_among(&a.id, &[b.id.clone(), c.id.clone(), "nobody".into()])
+        .await
+        .unwrap();
+    assert_eq!(among, HashSet::from([b.id.clone(), c.id.clone()]));
+    assert!(
+        s.followed_among(&c.id, std::slice::from_ref(&a.id))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.followed_among(&a.id, &[]).await.unwrap().is_empty());
+    assert_eq!(
+        sorted(s.followee_ids(&a.id).await.unwrap()),
+        sorted(vec![b.id.clone(), c.id.clone()])
+    );
+    assert!(s.followee_ids(&c.id).await.unwrap().is_empty());
+
+    assert!(s.delete_follow(&a.id, &b.id, &none).await.unwrap());
+    assert!(
+        !s.delete_follow(&a.id, &b.id, &none).await.unwrap(),
+        "nothing left to delete"
+    );
+    assert_eq!(count(reload_user(s, &a).await), (1, 1));
+    assert_eq!(count(reload_user(s, &b).await), (1, 0));
+    assert_eq!(
+        s.relation(&a.id, &b.id).await.unwrap(),
+        Relation {
+            is_following: false,
+            is_followed: true
+        }
+    );
+    assert_eq!(s.followee_ids(&a.id).await.unwrap(), vec![c.id.clone()]);
+}
+
+async fn follows_write_their_outbox_only_when_they_change_something(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let hook = webhook(s, &b).await;
+
+    let followed = outbox_for(&[&hook], "followed", T);
+    assert!(s.create_follow(&a.id, &b.id, T, &followed).await.unwrap());
+    assert_eq!(counts(s).await, pending(1));
+    let again = outbox_for(&[&hook], "followed", T);
+    assert!(!s.create_follow(&a.id, &b.id, T, &again).await.unwrap());
+    assert_eq!(
+        counts(s).await,
+        pending(1),
+        "a duplicate follow queues nothing"
+    );
+
+    let unfollow = outbox_for(&[&hook], "unfollow", T);
+    assert!(s.delete_follow(&a.id, &b.id, &unfollow).await.unwrap());
+    assert_eq!(counts(s).await, pending(2));
+    let again = outbox_for(&[&hook], "unfollow", T);
+    assert!(!s.delete_follow(&a.id, &b.id, &again).await.unwrap());
+    assert_eq!(
+        counts(s).await,
+        pending(2),
+        "deleting no follow queues nothing"
+    );
+
+    let claimed = claim(s, T, 10, &[], "tok").await;
+    assert_eq!(ids(&claimed), delivery_ids(&[&followed, &unfollow]));
+    let types: BTreeSet<&str> = claimed.iter().map(|d| d.event_type.as_str()).collect();
+    assert_eq!(types, BTreeSet::from(["followed", "unfollow"]));
+}
+
+// ---------------------------------------------------------------------------------------
+// Notes
+
+async fn notes_create_with_counters_and_read_back(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let c = user(s, "c").await;
+
+    let full = Note {
+        text: Some("hi @b @c — ünïcode ✓".into()),
+        cw: Some("spoiler".into()),
+        visibility: Visibility::Specified,
+        local_only: true,
+        reaction_acceptance: Some("likeOnly".into()),
+        mentions: vec![b.id.clone(), c.id.clone()],
+        visible_user_ids: vec![b.id.clone()],
+        ..note_by(&a)
+    };
+    create_note(s, &full).await;
+    assert_eq!(reload_note(s, &full).await, full, "every field round-trips");
+    assert_eq!(reload_user(s, &a).await.notes_count, 1);
+
+    let reply = reply_to(&b, &full);
+    create_note(s, &reply).await;
+    let renote = renote_of(&c, &full);
+    create_note(s, &renote).await;
+    let quote = Note {
+        text: Some("quoted".into()),
+        ..renote_of(&b, &full)
+    };
+    create_note(s, &quote).await;
+
+    let counted = reload_note(s, &full).await;
+    assert_eq!((counted.replies_count, counted.renote_count), (1, 2));
+    assert_eq!(reload_note(s, &reply).await, reply);
+    assert_eq!(reload_note(s, &renote).await, renote);
+    assert_eq!(reload_user(s, &b).await.notes_count, 2);
+    assert_eq!(reload_user(s, &c).await.notes_count, 1);
+
+    assert_eq!(s.note_by_id("nothing").await.unwrap(), None);
+    let mut found = s
+        .notes_by_ids(&[reply.id.clone(), quote.id.clone(), "nothing".into()])
+        .await
+        .unwrap();
+    found.sort_by(|x, y| x.id.cmp(&y.id));
+    assert_eq!(found, vec![reply.clone(), quote.clone()]);
+    assert!(s.notes_by_ids(&[]).await.unwrap().is_empty());
+
+    let err = s.create_note(&full, &Outbox::default()).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict(_)),
+        "a note id is unique: {err:?}"
+    );
+    assert_eq!(
+        reload_user(s, &a).await.notes_count,
+        1,
+        "a refused note counts nothing"
+    );
+}
+
+async fn notes_by_authors_newest_first_paged(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let c = user(s, "c").await;
+    let mut expected = Vec::new();
+    for i in 0..9 {
+        let author = [&a, &b, &c][i % 3];
+        let note = note_by(author);
+        create_note(s, &note).await;
+        if author.id != c.id {
+            expected.push(note.id.clone());
+        }
+    }
+    expected.reverse();
+    let authors = [a.id.clone(), b.id.clone()];
+    let page = |notes: Vec<Note>| notes.into_iter().map(|n| n.id).collect::<Vec<_>>();
+
+    assert_eq!(
+        page(s.notes_by_authors(&authors, None, 100).await.unwrap()),
+        expected
+    );
+    let first = page(s.notes_by_authors(&authors, None, 4).await.unwrap());
+    assert_eq!(first, expected[..4]);
+    let second = page(
+        s.notes_by_authors(&authors, Some(&first[3]), 4)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(second, expected[4..]);
+    assert!(
+        s.notes_by_authors(&authors, Some(&expected[5]), 4)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.notes_by_authors(&[], None, 10).await.unwrap().is_empty());
+    assert_eq!(
+        s.notes_by_authors(std::slice::from_ref(&c.id), None, 10)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+}
+
+async fn notes_delete_cascades_and_fixes_counters(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let c = user(s, "c").await;
+
+    // A ← B (reply) ← C (renote of B) ← D (reply to C); E quotes A; F replies to B and
+    // quotes X, which is outside the cascade.
+    let x = note_by(&c);
+    create_note(s, &x).await;
+    let root = note_by(&a);
+    create_note(s, &root).await;
+    let b_reply = reply_to(&b, &root);
+    create_note(s, &b_reply).await;
+    let c_renote = renote_of(&c, &b_reply);
+    create_note(s, &c_renote).await;
+    let d_reply = reply_to(&a, &c_renote);
+    create_note(s, &d_reply).await;
+    let e_quote = Note {
+        text: Some("quote".into()),
+        ..renote_of(&b, &root)
+    };
+    create_note(s, &e_quote).await;
+    let f = Note {
+        text: Some("reply and quote".into()),
+        renote_id: Some(x.id.clone()),
+        renote_user_id: Some(x.user_id.clone()),
+        ..reply_to(&c, &b_reply)
+    };
+    create_note(s, &f).await;
+    // Outside the cascade: a reply and a renote of X.
+    let x_reply = reply_to(&a, &x);
+    create_note(s, &x_reply).await;
+    let x_renote = renote_of(&b, &x);
+    create_note(s, &x_renote).await;
+
+    let x_before = reload_note(s, &x).await;
+    assert_eq!((x_before.replies_count, x_before.renote_count), (1, 2));
+    assert_eq!([&a, &b, &c].map(|u| u.id.clone()).len(), 3, "three authors");
+    let notes_of = |u: User| u.notes_count;
+    assert_eq!(notes_of(reload_user(s, &a).await), 3);
+    assert_eq!(notes_of(reload_user(s, &b).await), 3);
+    assert_eq!(notes_of(reload_user(s, &c).await), 3);
+
+    // Deleting a leaf adjusts its parent's counter.
+    assert_eq!(
+        s.delete_note(&x_reply.id).await.unwrap(),
+        vec![x_reply.id.clone()]
+    );
+    assert_eq!(reload_note(s, &x).await.replies_count, 0);
+
+    let deleted: BTreeSet<String> = s.delete_note(&root.id).await.unwrap().into_iter().collect();
+    let doomed = [&root, &b_reply, &c_renote, &d_reply, &e_quote, &f];
+    assert_eq!(deleted, doomed.iter().map(|n| n.id.clone()).collect());
+    for note in doomed {
+        assert_eq!(s.note_by_id(&note.id).await.unwrap(), None);
+    }
+    let x_after = reload_note(s, &x).await;
+    assert_eq!(
+        (x_after.replies_count, x_after.renote_count),
+        (0, 1),
+        "F's quote of X is uncounted"
+    );
+    assert_eq!(notes_of(reload_user(s, &a).await), 0);
+    assert_eq!(notes_of(reload_user(s, &b).await), 1);
+    assert_eq!(notes_of(reload_user(s, &c).await), 1);
+
+    assert!(s.delete_note("nothing").await.unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// Webhooks
+
+async fn webhooks_create_respects_the_limit(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let new = new_webhook(
+        &a,
+        &[EventType::Note, EventType::Follow, EventType::Reaction],
+    );
+    let first = s.create_webhook(&new, 2).await.unwrap().unwrap();
+    assert_eq!(
+        first,
+        Webhook {
+            id: new.id.clone(),
+            user_id: a.id.clone(),
+            name: new.name.clone(),
+            on: vec![EventType::Note, EventType::Follow, EventType::Reaction],
+            url: new.url.clone(),
+            secret: new.secret.clone(),
+            active: true,
+            latest_sent_at_ms: None,
+            latest_status: None,
+        }
+    );
+    assert_eq!(
+        s.webhook_by_id(&first.id).await.unwrap(),
+        Some(first.clone())
+    );
+    assert!(
+        s.create_webhook(&new_webhook(&a, &[EventType::Note]), 2)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        s.create_webhook(&new_webhook(&a, &[EventType::Note]), 2)
+            .await
+            .unwrap()
+            .is_none(),
+        "the third of a limit of two is refused"
+    );
+    assert!(
+        s.create_webhook(&new_webhook(&b, &[EventType::Note]), 2)
+            .await
+            .unwrap()
+            .is_some(),
+        "limits are per user"
+    );
+    assert_eq!(s.webhooks_of_user(&a.id).await.unwrap().len(), 2);
+    assert!(
+        s.create_webhook(&new_webhook(&a, &[]), 3)
+            .await
+            .unwrap()
+            .is_some(),
+        "a higher limit allows more"
+    );
+}
+
+async fn webhooks_list_and_owner_checks(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let w1 = webhook(s, &a).await;
+    let w2 = webhook(s, &a).await;
+    let w3 = webhook(s, &b).await;
+
+    assert_eq!(
+        s.webhooks_of_user(&a.id).await.unwrap(),
+        vec![w1.clone(), w2.clone()]
+    );
+    assert_eq!(s.webhooks_of_user(&b.id).await.unwrap(), vec![w3.clone()]);
+    assert!(s.webhooks_of_user("nobody").await.unwrap().is_empty());
+    assert_eq!(
+        s.webhook_of_user(&w1.id, &a.id).await.unwrap(),
+        Some(w1.clone())
+    );
+    assert_eq!(
+        s.webhook_of_user(&w1.id, &b.id).await.unwrap(),
+        None,
+        "not b's webhook"
+    );
+    assert_eq!(s.webhook_by_id("nothing").await.unwrap(), None);
+
+    let patch = WebhookPatch {
+        name: Some("stolen".into()),
+        active: Some(false),
+        ..WebhookPatch::default()
+    };
+    assert_eq!(
+        s.update_webhook(&w1.id, Some(&b.id), &patch, T)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.update_webhook("nothing", None, &patch, T).await.unwrap(),
+        None
+    );
+    assert!(!s.delete_webhook(&w1.id, &b.id, T).await.unwrap());
+    assert_eq!(
+        s.webhook_by_id(&w1.id).await.unwrap(),
+        Some(w1.clone()),
+        "untouched by b"
+    );
+
+    assert!(s.delete_webhook(&w1.id, &a.id, T).await.unwrap());
+    assert!(!s.delete_webhook(&w1.id, &a.id, T).await.unwrap());
+    assert_eq!(s.webhooks_of_user(&a.id).await.unwrap(), vec![w2]);
+}
+
+async fn webhooks_update_applies_a_patch(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let w = webhook(s, &a).await;
+
+    let renamed = s
+        .update_webhook(
+            &w.id,
+            Some(&a.id),
+            &WebhookPatch {
+                name: Some("renamed".into()),
+                ..WebhookPatch::default()
+            },
+            T,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        renamed,
+        Webhook {
+            name: "renamed".into(),
+            ..w.clone()
+        },
+        "only the name changes"
+    );
+
+    let all = WebhookPatch {
+        name: Some("all".into()),
+        url: Some("https://elsewhere.example/x".into()),
+        secret: Some(String::new()),
+        on: Some(vec![EventType::Renote, EventType::Mention]),
+        active: Some(false),
+    };
+    let updated = s
+        .update_webhook(&w.id, Some(&a.id), &all, T)
+        .await
+        .unwrap()
+        .unwrap();
+    let expected = Webhook {
+        name: "all".into(),
+        url: "https://elsewhere.example/x".into(),
+        secret: String::new(),
+        on: vec![EventType::Renote, EventType::Mention],
+        active: false,
+        ..w.clone()
+    };
+    assert_eq!(updated, expected);
+    assert_eq!(
+        s.webhook_by_id(&w.id).await.unwrap(),
+        Some(expected.clone())
+    );
+
+    // The administrator (no owner given) may switch anyone's webhook back on.
+    let on = WebhookPatch {
+        active: Some(true),
+        on: Some(Vec::new()),
+        ..WebhookPatch::default()
+    };
+    let admin = s
+        .update_webhook(&w.id, None, &on, T)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(admin.active);
+    assert!(admin.on.is_empty());
+    let nothing = s
+        .update_webhook(&w.id, Some(&a.id), &WebhookPatch::default(), T)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(nothing, admin, "an empty patch changes nothing");
+}
+
+async fn webhooks_switching_off_cancels_pending_deliveries(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let w1 = webhook(s, &b).await;
+    let w2 = webhook(s, &b).await;
+    queue(s, &a, &[&w1, &w2], T).await;
+    let kept = queue(s, &a, &[&w2], T).await;
+    queue(s, &a, &[&w1], T).await;
+    // One of w1's deliveries is leased when it is switched off.
+    let leased = claim(s, T, 1, std::slice::from_ref(&w2.id), "tok").await;
+    assert_eq!(leased.len(), 1);
+
+    let off = WebhookPatch {
+        active: Some(false),
+        ..WebhookPatch::default()
+    };
+    s.update_webhook(&w1.id, Some(&b.id), &off, T + 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        counts(s).await,
+        DeliveryCounts {
+            pending: 2,
+            cancelled: 2,
+            ..DeliveryCounts::default()
+        }
+    );
+    // The lease holder's later outcome does not revive the cancelled delivery.
+    s.finish_deliveries(&[finished(
+        &leased[0],
+        FinishedState::Succeeded,
+        Some(200),
+        T + 2,
+    )])
+    .await
+    .unwrap();
+    assert_eq!(counts(s).await.cancelled, 2);
+
+    let on = WebhookPatch {
+        active: Some(true),
+        ..WebhookPatch::default()
+    };
+    s.update_webhook(&w1.id, None, &on, T + 3)
+        .await
+        .unwrap()
+        .unwrap();
+    let claimed = claim(s, T + LEASE, 10, &[], "tok2").await;
+    let w2_ids: BTreeSet<String> = claimed.iter().map(|d| d.webhook_id.clone()).collect();
+    assert_eq!(
+        w2_ids,
+        BTreeSet::from([w2.id.clone()]),
+        "switching on again revives nothing"
+    );
+    assert_eq!(claimed.len(), 2);
+    assert!(ids(&claimed).is_superset(&delivery_ids(&[&kept])));
+
+    // Renaming (no `active` in the patch) cancels nothing.
+    queue(s, &a, &[&w1], T).await;
+    let rename = WebhookPatch {
+        name: Some("n".into()),
+        ..WebhookPatch::default()
+    };
+    s.update_webhook(&w1.id, Some(&b.id), &rename, T)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(counts(s).await.pending, 3);
+}
+
+async fn webhooks_delete_drops_pending_deliveries(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let w1 = webhook(s, &b).await;
+    let w2 = webhook(s, &b).await;
+    queue(s, &a, &[&w1, &w2], T).await;
+    queue(s, &a, &[&w1], T).await;
+    assert!(s.delete_webhook(&w1.id, &b.id, T).await.unwrap());
+    assert_eq!(
+        counts(s).await,
+        DeliveryCounts {
+            pending: 1,
+            cancelled: 2,
+            ..DeliveryCounts::default()
+        }
+    );
+    let claimed = claim(s, T, 10, &[], "tok").await;
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].webhook_id, w2.id);
+}
+
+async fn webhooks_admin_listing_filters_and_pages(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let h1 = webhook(s, &a).await;
+    let h2 = webhook(s, &a).await;
+    let h3 = webhook(s, &a).await;
+    let h4 = webhook(s, &b).await;
+    let h5 = webhook(s, &b).await;
+    let off = WebhookPatch {
+        active: Some(false),
+        ..WebhookPatch::default()
+    };
+    for h in [&h2, &h5] {
+        s.update_webhook(&h.id, None, &off, T)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let list = |filter: AdminWebhookFilter| async move {
+        hook_ids(&s.admin_webhooks(&filter).await.unwrap())
+    };
+    let f = |limit| AdminWebhookFilter {
+        limit,
+        ..AdminWebhookFilter::default()
+    };
+    let id = |h: &Webhook| h.id.clone();
+
+    assert_eq!(
+        list(f(10)).await,
+        vec![id(&h5), id(&h4), id(&h3), id(&h2), id(&h1)]
+    );
+    assert_eq!(list(f(2)).await, vec![id(&h5), id(&h4)]);
+    assert_eq!(
+        list(AdminWebhookFilter {
+            user_id: Some(a.id.clone()),
+            ..f(10)
+        })
+        .await,
+        vec![id(&h3), id(&h2), id(&h1)]
+    );
+    assert_eq!(
+        list(AdminWebhookFilter {
+            active: Some(true),
+            ..f(10)
+        })
+        .await,
+        vec![id(&h4), id(&h3), id(&h1)]
+    );
+    assert_eq!(
+        list(AdminWebhookFilter {
+            active: Some(false),
+            ..f(10)
+        })
+        .await,
+        vec![id(&h5), id(&h2)]
+    );
+    assert_eq!(
+        list(AdminWebhookFilter {
+            since_id: Some(id(&h2)),
+            ..f(10)
+        })
+        .await,
+        vec![id(&h5), id(&h4), id(&h3)]
+    );
+    assert_eq!(
+        list(AdminWebhookFilter {
+            until_id: Some(id(&h4)),
+            ..f(10)
+        })
+        .await,
+        vec![id(&h3), id(&h2), id(&h1)]
+    );
+    assert_eq!(
+        list(AdminWebhookFilter {
+            since_id: Some(id(&h1)),
+            until_id: Some(id(&h5)),
+            ..f(2)
+        })
+        .await,
+        vec![id(&h4), id(&h3)]
+    );
+    assert_eq!(
+        list(AdminWebhookFilter {
+            user_id: Some(a.id.clone()),
+            active: Some(true),
+            ..f(10)
+        })
+        .await,
+        vec![id(&h3), id(&h1)]
+    );
+    assert!(
+        list(AdminWebhookFilter {
+            user_id: Some("nobody".into()),
+            ..f(10)
+        })
+        .await
+        .is_empty()
+    );
+    // Full rows come back, not only ids.
+    assert_eq!(
+        s.admin_webhooks(&f(1)).await.unwrap()[0],
+        s.webhook_by_id(&h5.id).await.unwrap().unwrap()
+    );
+}
+
+async fn webhooks_active_of_users_and_attempt_record(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let c = user(s, "c").await;
+    let h1 = webhook(s, &a).await;
+    let h2 = webhook(s, &a).await;
+    let h3 = webhook(s, &b).await;
+    webhook(s, &c).await;
+    let off = WebhookPatch {
+        active: Some(false),
+        ..WebhookPatch::default()
+    };
+    s.update_webhook(&h2.id, None, &off, T)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let active = s
+        .active_webhooks_of(&[a.id.clone(), b.id.clone(), "nobody".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        sorted(hook_ids(&active)),
+        sorted(vec![h1.id.clone(), h3.id.clone()])
+    );
+    assert!(active.contains(&h1));
+    assert!(s.active_webhooks_of(&[]).await.unwrap().is_empty());
+
+    s.record_webhook_attempt(&h1.id, T + 7, 1).await.unwrap();
+    let h1_after = s.webhook_by_id(&h1.id).await.unwrap().unwrap();
+    assert_eq!(
+        (h1_after.latest_sent_at_ms, h1_after.latest_status),
+        (Some(T + 7), Some(1))
+    );
+    s.record_webhook_attempt(&h1.id, T + 9, 204).await.unwrap();
+    let h1_after = s.webhook_by_id(&h1.id).await.unwrap().unwrap();
+    assert_eq!(
+        (h1_after.latest_sent_at_ms, h1_after.latest_status),
+        (Some(T + 9), Some(204))
+    );
+    s.record_webhook_attempt("nothing", T, 200).await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------
+// The delivery queue
+
+async fn outbox_is_written_with_its_action_or_not_at_all(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let w1 = webhook(s, &b).await;
+    let w2 = webhook(s, &b).await;
+
+    let parent = note_by(&b);
+    create_note(s, &parent).await;
+    let note = reply_to(&a, &parent);
+    let outbox = outbox_for(&[&w1, &w2], "reply", T);
+    s.create_note(&note, &outbox).await.unwrap();
+    assert_eq!(counts(s).await, pending(2));
+    let claimed = claim(s, T, 10, &[], "tok").await;
+    assert_eq!(ids(&claimed), delivery_ids(&[&outbox]));
+    for d in &claimed {
+        assert_eq!(d.body, outbox.payloads[0].body, "the payload is shared");
+    }
+    s.finish_deliveries(
+        &claimed
+            .iter()
+            .map(|d| finished(d, FinishedState::Succeeded, Some(200), T))
+            .collect::<Vec<_>>(),
+    )
+    .await
+    .unwrap();
+
+    // The action fails (the note exists): none of its deliveries is written.
+    let err = s
+        .create_note(&note, &outbox_for(&[&w1], "note", T))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(counts(s).await.pending, 0);
+
+    // The outbox fails (a delivery id is reused): the action is not written either.
+    let mut bad = outbox_for(&[&w1, &w2], "reply", T);
+    bad.deliveries[1].id = outbox.deliveries[0].id.clone();
+    let doomed = reply_to(&a, &parent);
+    assert!(s.create_note(&doomed, &bad).await.is_err());
+    assert_eq!(s.note_by_id(&doomed.id).await.unwrap(), None);
+    assert_eq!(reload_note(s, &parent).await.replies_count, 1);
+    assert_eq!(reload_user(s, &a).await.notes_count, 1);
+    assert_eq!(counts(s).await.pending, 0);
+
+    let mut bad_follow = outbox_for(&[&w1], "followed", T);
+    bad_follow.payloads[0].id = outbox.payloads[0].id.clone();
+    bad_follow.deliveries[0].payload_id = outbox.payloads[0].id.clone();
+    assert!(s.create_follow(&a.id, &b.id, T, &bad_follow).await.is_err());
+    assert_eq!(s.relation(&a.id, &b.id).await.unwrap(), Relation::default());
+    assert_eq!(reload_user(s, &b).await.followers_count, 0);
+    assert_eq!(counts(s).await.pending, 0);
+
+    assert!(
+        s.create_follow(&a.id, &b.id, T, &Outbox::default())
+            .await
+            .unwrap()
+    );
+    let mut bad_unfollow = outbox_for(&[&w1], "unfollow", T);
+    bad_unfollow.deliveries[0].id = outbox.deliveries[1].id.clone();
+    assert!(s.delete_follow(&a.id, &b.id, &bad_unfollow).await.is_err());
+    assert!(
+        s.relation(&a.id, &b.id).await.unwrap().is_following,
+        "the unfollow was rolled back"
+    );
+    assert_eq!(reload_user(s, &a).await.following_count, 1);
+    assert_eq!(counts(s).await.pending, 0);
+}
+
+async fn claim_respects_due_time_limit_and_skip_list(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let w1 = webhook(s, &b).await;
+    let w2 = webhook(s, &b).await;
+    let w3 = webhook(s, &b).await;
+    let d1 = queue(s, &a, &[&w1], T).await;
+    let d2 = queue(s, &a, &[&w2], T + 1).await;
+    let d3 = queue(s, &a, &[&w1], T + 2).await;
+    let d4 = queue(s, &a, &[&w3], T + 2).await;
+    let later = queue(s, &a, &[&w2], T + 100).await;
+
+    assert!(
+        claim(s, T - 1, 10, &[], "t").await.is_empty(),
+        "nothing is due yet"
+    );
+    let oldest = claim(s, T + 2, 2, &[], "t").await;
+    assert_eq!(
+        ids(&oldest),
+        delivery_ids(&[&d1, &d2]),
+        "oldest due first, up to the limit"
+    );
+
+    let d = oldest.iter().find(|d| d.webhook_id == w1.id).unwrap();
+    let sent = &d1.deliveries[0];
+    assert_eq!(
+        d,
+        &ClaimedDelivery {
+            id: sent.id.clone(),
+            webhook_id: w1.id.clone(),
+            user_id: b.id.clone(),
+            event_type: "note".into(),
+            event_id: sent.event_id.clone(),
+            created_at: T,
+            attempts: 0,
+            lease_token: "t".into(),
+            target: Some(target_of(&w1)),
+            body: d1.payloads[0].body.clone(),
+        }
+    );
+
+    assert!(
+        claim(s, T + 2, 10, &[w1.id.clone(), w3.id.clone()], "t")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        ids(&claim(s, T + 2, 10, &[w3.id.clone(), w2.id.clone()], "t").await),
+        delivery_ids(&[&d3])
+    );
+    assert!(
+        claim(s, T + 100, 10, &[w2.id.clone(), w3.id.clone()], "t")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        ids(&claim(s, T + 100, 10, &[], "t").await),
+        delivery_ids(&[&d4, &later])
+    );
+    assert!(claim(s, T + 100, 10, &[], "t").await.is_empty());
+    assert_eq!(
+        counts(s).await,
+        pending(5),
+        "claiming does not finish anything"
+    );
+}
+
+fn target_of(hook: &Webhook) -> Target {
+    Target {
+        url: hook.url.clone(),
+        secret: hook.secret.clone(),
+        active: hook.active,
+    }
+}
+
+async fn claim_lease_blocks_others_until_it_expires(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let w = webhook(s, &b).await;
+    let queued = queue(s, &a, &[&w], T).await;
+
+    let first = claim(s, T, 10, &[], "node-a").await;
+    assert_eq!(ids(&first), delivery_ids(&[&queued]));
+    assert!(claim(s, T + 1, 10, &[], "node-b").await.is_empty());
+    assert!(
+        claim(s, T + LEASE - 1, 10, &[], "node-b").await.is_empty(),
+        "leased until the lease ends"
+    );
+    assert_eq!(s.next_due_at().await.unwrap(), Some(T + LEASE));
+
+    let second = claim(s, T + LEASE, 10, &[], "node-b").await;
+    assert_eq!(
+        ids(&second),
+        delivery_ids(&[&queued]),
+        "claimable again once the lease expired"
+    );
+    assert_eq!(second[0].lease_token, "node-b");
+    assert_eq!(second[0].attempts, 0);
+
+    // node-a's late outcome is ignored: its lease is gone.
+    s.finish_deliveries(&[finished(
+        &first[0],
+        FinishedState::Succeeded,
+        Some(200),
+        T + LEASE + 1,
+    )])
+    .await
+    .unwrap();
+    assert_eq!(counts(s).await, pending(1));
+    s.finish_deliveries(&[finished(
+        &first[0],
+        FinishedState::Failed,
+        Some(410),
+        T + LEASE + 2,
+    )])
+    .await
+    .unwrap();
+    assert_eq!(counts(s).await, pending(1));
+
+    s.finish_deliveries(&[finished(
+        &second[0],
+        FinishedState::Succeeded,
+        Some(204),
+        T + LEASE + 3,
+    )])
+    .await
+    .unwrap();
+    assert_eq!(
+        counts(s).await,
+        DeliveryCounts {
+            succeeded: 1,
+            ..DeliveryCounts::default()
+        }
+    );
+    let hook = s.webhook_by_id(&w.id).await.unwrap().unwrap();
+    assert_eq!(
+        (hook.latest_sent_at_ms, hook.latest_status),
+        (Some(T + LEASE + 3), Some(204))
+    );
+    // Finishing twice changes nothing, and a finished delivery is never claimed again.
+    s.finish_deliveries(&[finished(
+        &second[0],
+        FinishedState::RetryAt(T),
+        None,
+        T + LEASE + 4,
+    )])
+    .await
+    .unwrap();
+    assert_eq!(counts(s).await.succeeded, 1);
+    assert!(claim(s, T + 10 * LEASE, 10, &[], "node-c").await.is_empty());
+    assert_eq!(s.next_due_at().await.unwrap(), None);
+}
+
+async fn finish_records_each_outcome(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let w1 = webhook(s, &b).await;
+    let w2 = webhook(s, &b).await;
+    let outboxes = [
+        queue(s, &a, &[&w1], T).await,
+        queue(s, &a, &[&w1], T).await,
+        queue(s, &a, &[&w1], T).await,
+        queue(s, &a, &[&w2], T).await,
+    ];
+    let claimed = claim(s, T, 10, &[], "tok").await;
+    let by_outbox = |i: usize| {
+        claimed
+            .iter()
+            .find(|d| d.id == outboxes[i].deliveries[0].id)
+            .unwrap()
+            .clone()
+    };
+    let (ok, failed, retried, cancelled) = (by_outbox(0), by_outbox(1), by_outbox(2), by_outbox(3));
+    s.finish_deliveries(&[
+        finished(&ok, FinishedState::Succeeded, Some(200), T + 10),
+        finished(&failed, FinishedState::Failed, Some(400), T + 30),
+        finished(&retried, FinishedState::RetryAt(T + 5_000), Some(1), T + 20),
+        finished(&cancelled, FinishedState::Cancelled, None, T + 40),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(
+        counts(s).await,
+        DeliveryCounts {
+            pending: 1,
+            succeeded: 1,
+            failed: 1,
+            cancelled: 1
+        }
+    );
+    let w1_after = s.webhook_by_id(&w1.id).await.unwrap().unwrap();
+    assert_eq!(
+        (w1_after.latest_sent_at_ms, w1_after.latest_status),
+        (Some(T + 30), Some(400)),
+        "the latest attempt of the batch"
+    );
+    let w2_after = s.webhook_by_id(&w2.id).await.unwrap().unwrap();
+    assert_eq!(
+        (w2_after.latest_sent_at_ms, w2_after.latest_status),
+        (None, None),
+        "no attempt was made"
+    );
+
+    // The retry is due at its time, with the attempt counted, and the same event id.
+    assert_eq!(s.next_due_at().await.unwrap(), Some(T + 5_000));
+    assert!(claim(s, T + 4_999, 10, &[], "tok2").await.is_empty());
+    let again = claim(s, T + 5_000, 10, &[], "tok2").await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (again[0].id.as_str(), again[0].attempts),
+        (retried.id.as_str(), 1)
+    );
+    assert_eq!(again[0].event_id, retried.event_id);
+
+    // Giving a delivery back without an attempt (over a webhook's cap) counts nothing.
+    s.finish_deliveries(&[finished(
+        &again[0],
+        FinishedState::RetryAt(T + 5_001),
+        None,
+        T + 5_001,
+    )])
+    .await
+    .unwrap();
+    let third = claim(s, T + 5_001, 10, &[], "tok3").await;
+    assert_eq!(third[0].attempts, 1);
+    let w1_after = s.webhook_by_id(&w1.id).await.unwrap().unwrap();
+    assert_eq!(
+        w1_after.latest_status,
+        Some(400),
+        "a release is not an attempt"
+    );
+    s.finish_deliveries(&[finished(
+        &third[0],
+        FinishedState::RetryAt(T + 6_000),
+        Some(503),
+        T + 5_002,
+    )])
+    .await
+    .unwrap();
+    let fourth = claim(s, T + 6_000, 10, &[], "tok4").await;
+    assert_eq!(fourth[0].attempts, 2);
+    let w1_after = s.webhook_by_id(&w1.id).await.unwrap().unwrap();
+    assert_eq!(
+        (w1_after.latest_sent_at_ms, w1_after.latest_status),
+        (Some(T + 5_002), Some(503))
+    );
+    s.finish_deliveries(&[]).await.unwrap();
+}
+
+async fn finish_keeps_the_latest_attempt_per_webhook(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let w = webhook(s, &b).await;
+    queue(s, &a, &[&w], T).await;
+    queue(s, &a, &[&w], T).await;
+    let claimed = claim(s, T, 10, &[], "tok").await;
+    // Two batches recorded out of order (two nodes, or two recorder batches): the
+    // webhook's latest fields never go back in time.
+    s.finish_deliveries(&[finished(
+        &claimed[0],
+        FinishedState::Succeeded,
+        Some(200),
+        T + 50,
+    )])
+    .await
+    .unwrap();
+    s.finish_deliveries(&[finished(
+        &claimed[1],
+        FinishedState::Failed,
+        Some(404),
+        T + 40,
+    )])
+    .await
+    .unwrap();
+    let hook = s.webhook_by_id(&w.id).await.unwrap().unwrap();
+    assert_eq!(
+        (hook.latest_sent_at_ms, hook.latest_status),
+        (Some(T + 50), Some(200))
+    );
+}
+
+async fn next_due_at_and_release_all_leases(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let w = webhook(s, &b).await;
+    assert_eq!(s.next_due_at().await.unwrap(), None);
+    assert_eq!(s.release_all_leases(T).await.unwrap(), 0);
+    queue(s, &a, &[&w], T).await;
+    queue(s, &a, &[&w], T + 50).await;
+    assert_eq!(s.next_due_at().await.unwrap(), Some(T));
+
+    let first = claim(s, T, 1, &[], "old").await;
+    assert_eq!(s.next_due_at().await.unwrap(), Some(T + 50));
+    let second = claim(s, T + 50, 1, &[], "old").await;
+    assert_eq!(
+        s.next_due_at().await.unwrap(),
+        Some(T + LEASE),
+        "a leased delivery counts at its lease end"
+    );
+
+    assert_eq!(s.release_all_leases(T + 60).await.unwrap(), 2);
+    assert_eq!(s.next_due_at().await.unwrap(), Some(T + 60));
+    let again = claim(s, T + 60, 10, &[], "new").await;
+    assert_eq!(again.len(), 2);
+    // The released leases are dead: their holders' outcomes are ignored.
+    s.finish_deliveries(&[
+        finished(&first[0], FinishedState::Succeeded, Some(200), T + 61),
+        finished(&second[0], FinishedState::Succeeded, Some(200), T + 61),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(counts(s).await, pending(2));
+    s.finish_deliveries(
+        &again
+            .iter()
+            .map(|d| finished(d, FinishedState::Succeeded, Some(200), T + 62))
+            .collect::<Vec<_>>(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.next_due_at().await.unwrap(), None);
+    assert_eq!(
+        counts(s).await,
+        DeliveryCounts {
+            succeeded: 2,
+            ..DeliveryCounts::default()
+        }
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Concurrency: several handles on one database, as several nodes (or a busy node) are.
+
+async fn concurrent_claimers_never_claim_one_delivery_twice(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let hooks = [
+        webhook(s, &b).await,
+        webhook(s, &b).await,
+        webhook(s, &b).await,
+    ];
+    let hook_refs: Vec<&Webhook> = hooks.iter().collect();
+    let mut expected = BTreeSet::new();
+    for i in 0..50 {
+        let outbox = queue(s, &a, &hook_refs, T + i).await;
+        expected.extend(delivery_ids(&[&outbox]));
+    }
+    let mut tasks = Vec::new();
+    for n in 0..4 {
+        let store = db.open().await;
+        tasks.push(tokio::spawn(async move {
+            let token = format!("claimer-{n}");
+            let mut mine = Vec::new();
+            loop {
+                let claimed = store
+                    .claim_due(T + 100, LEASE, 7, &[], &token)
+                    .await
+                    .unwrap();
+                if claimed.is_empty() {
+                    break;
+                }
+                // Record outcomes while others claim, as the recorder does.
+                let done: Vec<Finished> = claimed
+                    .iter()
+                    .map(|d| finished(d, FinishedState::Succeeded, Some(200), T + 200))
+                    .collect();
+                store.finish_deliveries(&done).await.unwrap();
+                mine.extend(claimed.into_iter().map(|d| d.id));
+            }
+            store.close().await;
+            mine
+        }));
+    }
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut per_claimer = Vec::new();
+    for task in tasks {
+        let mine = task.await.unwrap();
+        per_claimer.push(mine.len());
+        for id in mine {
+            *seen.entry(id).or_default() += 1;
+        }
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "claimed more than once: {twice:?}");
+    assert_eq!(
+        seen.keys().cloned().collect::<BTreeSet<_>>(),
+        expected,
+        "every delivery claimed once"
+    );
+    assert_eq!(
+        counts(s).await,
+        DeliveryCounts {
+            succeeded: 150,
+            ..DeliveryCounts::default()
+        },
+        "claims per claimer: {per_claimer:?}"
+    );
+}
+
+async fn concurrent_webhook_creation_never_exceeds_the_limit(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let mut handles = Vec::new();
+    for _ in 0..4 {
+        handles.push(db.open().await);
+    }
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let store = handles[i % handles.len()].clone();
+        let new = new_webhook(&a, &[EventType::Note]);
+        tasks.push(tokio::spawn(
+            async move { store.create_webhook(&new, 3).await },
+        ));
+    }
+    let mut created = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(Some(_)) => created += 1,
+            Ok(None) => {}
+            Err(e) => panic!("a concurrent creation failed: {e:?}"),
+        }
+    }
+    assert_eq!(created, 3);
+    assert_eq!(s.webhooks_of_user(&a.id).await.unwrap().len(), 3);
+    for h in handles {
+        h.close().await;
+    }
+}
+
+async fn concurrent_first_signups_make_exactly_one_admin(db: Db) {
+    let s = &db.store;
+    let mut handles = Vec::new();
+    for _ in 0..4 {
+        handles.push(db.open().await);
+    }
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = handles[i % handles.len()].clone();
+        let new = new_user(&format!("user{i}"));
+        tasks.push(tokio::spawn(async move { store.create_user(&new).await }));
+    }
+    let mut admins = 0;
+    for task in tasks {
+        let created = task.await.unwrap().expect("every sign-up succeeds");
+        admins += usize::from(created.is_admin);
+    }
+    assert_eq!(admins, 1);
+    let everyone = s.recent_users(100).await.unwrap();
+    assert_eq!(everyone.len(), 8);
+    assert_eq!(everyone.iter().filter(|u| u.is_admin).count(), 1);
+    assert!(s.has_root_user().await.unwrap());
+    for h in handles {
+        h.close().await;
+    }
+}
+
+async fn concurrent_mutual_follows_never_deadlock(db: Db) {
+    let s = &db.store;
+    let mut users = Vec::new();
+    for i in 0..12 {
+        users.push(user(s, &format!("u{i}")).await);
+    }
+    let handles = [db.open().await, db.open().await];
+    for create in [true, false] {
+        let mut tasks = Vec::new();
+        for pair in users.chunks(2) {
+            for (i, (from, to)) in [(&pair[0], &pair[1]), (&pair[1], &pair[0])]
+                .into_iter()
+                .enumerate()
+            {
+                let store = handles[i].clone();
+                let (from, to) = (from.id.clone(), to.id.clone());
+                tasks.push(tokio::spawn(async move {
+                    if create {
+                        store.create_follow(&from, &to, T, &Outbox::default()).await
+                    } else {
+                        store.delete_follow(&from, &to, &Outbox::default()).await
+                    }
+                }));
+            }
+        }
+        for task in tasks {
+            assert!(task.await.unwrap().expect("no deadlock, no error"));
+        }
+        let expected = i64::from(create);
+        for u in &users {
+            let u = reload_user(s, u).await;
+            assert_eq!((u.following_count, u.followers_count), (expected, expected));
+        }
+    }
+    for h in handles {
+        h.close().await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Wake-ups and outages
+
+async fn listener_wakes_on_committed_deliveries_only(db: Db) {
+    let s = &db.store;
+    let Some(mut listener) = s.deliveries_listener() else {
+        assert_eq!(
+            db.dialect(),
+            Dialect::Sqlite,
+            "PostgreSQL always has a listener"
+        );
+        return;
+    };
+    // The first wait returns once the listener is connected.
+    tokio::time::timeout(Duration::from_secs(10), listener.wait())
+        .await
+        .expect("the listener connects");
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let w = webhook(s, &b).await;
+    let other = db.open().await;
+    let quiet = Duration::from_millis(300);
+
+    // Actions without deliveries, and actions that roll back, wake nobody.
+    other
+        .create_note(&note_by(&a), &Outbox::default())
+        .await
+        .unwrap();
+    let mut bad = outbox_for(&[&w], "note", T);
+    bad.deliveries.push(bad.deliveries[0].clone());
+    assert!(other.create_note(&note_by(&a), &bad).await.is_err());
+    assert!(
+        tokio::time::timeout(quiet, listener.wait()).await.is_err(),
+        "woken without a delivery"
+    );
+
+    // A note, a follow and an unfollow with deliveries each wake the listener.
+    queue(&other, &a, &[&w], T).await;
+    tokio::time::timeout(Duration::from_secs(5), listener.wait())
+        .await
+        .expect("woken by a committed note");
+    other
+        .create_follow(&a.id, &b.id, T, &outbox_for(&[&w], "followed", T))
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), listener.wait())
+        .await
+        .expect("woken by a committed follow");
+    other
+        .delete_follow(&a.id, &b.id, &outbox_for(&[&w], "unfollow", T))
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), listener.wait())
+        .await
+        .expect("woken by a committed unfollow");
+
+    // The listening connection is cut: the listener reconnects by itself (and wakes, as
+    // notifications may have been missed meanwhile), then hears new deliveries again.
+    let killed = sqlx_terminate(&db.url, "LISTEN%").await;
+    assert!(killed >= 1, "the listening session was found");
+    tokio::time::timeout(Duration::from_secs(10), listener.wait())
+        .await
+        .expect("reconnected");
+    queue(&other, &a, &[&w], T).await;
+    tokio::time::timeout(Duration::from_secs(5), listener.wait())
+        .await
+        .expect("woken after reconnecting");
+    other.close().await;
+}
+
+async fn lost_connections_are_reported_as_unavailable(db: Db) {
+    if db.dialect() != Dialect::Postgres {
+        return;
+    }
+    let s = db.store.clone();
+    let a = user(&s, "a").await;
+    let b = user(&s, "b").await;
+    let w = webhook(&s, &b).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let killer = {
+        let url = db.url.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut killed = 0;
+            while !stop.load(Ordering::Relaxed) {
+                killed += sqlx_terminate(&url, "%").await;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            killed
+        })
+    };
+    let mut ok = 0;
+    let mut unavailable = 0;
+    for i in 0..150 {
+        let result = if i % 2 == 0 {
+            s.create_note(&note_by(&a), &outbox_for(&[&w], "note", T))
+                .await
+        } else {
+            s.user_by_id(&a.id).await.map(|_| ())
+        };
+        match result {
+            Ok(()) => ok += 1,
+            Err(StoreError::Unavailable(_)) => unavailable += 1,
+            Err(e) => panic!("a lost connection must read as unavailable, got {e:?}"),
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let killed = killer.await.unwrap();
+    assert!(killed > 0, "connections were cut");
+    eprintln!("{ok} calls succeeded, {unavailable} were unavailable, {killed} sessions cut");
+    // Once the cuts stop, the store works again by itself.
+    let note = note_by(&a);
+    s.create_note(&note, &Outbox::default()).await.unwrap();
+    assert_eq!(reload_note(&s, &note).await, note);
+
+    // A database that cannot be reached at all is unavailable too (not a generic error).
+    let err = Store::connect("postgres://postgres@127.0.0.1:1/nothing")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+}
+
+/// Terminates the sessions on `url`'s database whose last query is like `query_like`,
+/// from a separate connection; returns how many were terminated.
+async fn sqlx_terminate(url: &str, query_like: &str) -> usize {
+    use sqlx::{Connection, Row};
+    let name = url.split('?').next().unwrap().rsplit('/').next().unwrap();
+    let Ok(mut conn) = sqlx::PgConnection::connect(url).await else {
+        return 0;
+    };
+    let rows = sqlx::query(
+        "SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity \
+         WHERE datname = $1 AND pid <> pg_backend_pid() AND query LIKE $2",
+    )
+    .bind(name)
+    .bind(query_like)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap_or_default();
+    let _ = conn.close().await;
+    rows.iter()
+        .filter(|r| r.try_get::<bool, _>("killed").unwrap_or(false))
+        .count()
+}
+
+// ---------------------------------------------------------------------------------------
+// Migrations
+
+/// Three nodes starting at the same moment on a fresh database all migrate it safely
+/// (sqlx holds a PostgreSQL advisory lock while migrating).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_migrations_are_safe_when_nodes_start_together() {
+    let Some(base) = postgres_base() else { return };
+    let url = scratch_postgres_url(&base).await.unwrap();
+    let outcome = tokio::spawn({
+        let url = url.clone();
+        async move {
+            let starts: Vec<_> = (0..3)
+                .map(|_| {
+                    let url = url.clone();
+                    tokio::spawn(async move { Store::connect(&url).await })
+                })
+                .collect();
+            let mut stores = Vec::new();
+            for start in starts {
+                stores.push(start.await.unwrap().expect("every node starts"));
+            }
+            use sqlx::{Connection, Row};
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            let row = sqlx::query("SELECT COUNT(*) AS n FROM _sqlx_migrations WHERE success")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(row.get::<i64, _>("n"), 1, "the migration was applied once");
+            conn.close().await.unwrap();
+            // Every node works on the migrated schema.
+            for (i, store) in stores.iter().enumerate() {
+                user(store, &format!("node{i}")).await;
+            }
+            assert_eq!(stores[0].recent_users(10).await.unwrap().len(), 3);
+            for store in stores {
+                store.close().await;
+            }
+        }
+    })
+    .await;
+    drop_scratch_postgres(&base, &url).await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
