@@ -57,10 +57,17 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 
 /// PostgreSQL SQLSTATE classes 08 (connection exception), 53 (insufficient resources,
 /// e.g. too many connections) and 57P (operator intervention: the server shutting down,
-/// a backend terminated by an administrator, the server still starting). All pass when
-/// the database is back, so callers answer 503.
+/// a backend terminated by an administrator, the server still starting), and the
+/// transaction rollbacks 40001 (serialization failure) and 40P01 (deadlock detected).
+/// All pass when tried again, so callers answer 503.
 fn is_connection_failure(code: Option<&str>) -> bool {
-    code.is_some_and(|c| c.starts_with("08") || c.starts_with("53") || c.starts_with("57P"))
+    code.is_some_and(|c| {
+        c.starts_with("08")
+            || c.starts_with("53")
+            || c.starts_with("57P")
+            || c == "40001"
+            || c == "40P01"
+    })
 }
 
 /// SQLite's busy and locked results, in any of their extended forms (e.g. 517,

@@ -2,10 +2,11 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use missive_store::{Dialect, Store};
+use missive_store::{Dialect, Store, StoreError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -13,6 +14,23 @@ use crate::config::Config;
 use crate::ctx::{Ctx, now_ms};
 use crate::worker::client::DeliveryClient;
 use crate::{api, health, identicon, ui, worker};
+
+/// Connects to the database, waiting for it while it is unreachable (a node may start
+/// during a database outage); any other failure is final.
+async fn connect(url: &str) -> anyhow::Result<Store> {
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match Store::connect(url).await {
+            Ok(store) => return Ok(store),
+            Err(StoreError::Unavailable(cause)) => {
+                tracing::warn!(%cause, retry_in = ?delay, "the database is unreachable");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot open the database {url}")),
+        }
+    }
+}
 
 /// A built server, bound to its address, not yet serving.
 pub struct App {
@@ -23,9 +41,7 @@ pub struct App {
 impl App {
     /// Connects to the database (migrating it), builds the client and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<App> {
-        let store = Store::connect(&config.database_url)
-            .await
-            .with_context(|| format!("cannot open the database {}", config.database_url))?;
+        let store = connect(&config.database_url).await?;
         if store.dialect() == Dialect::Sqlite {
             // An SQLite file belongs to one process: leases left by a crashed run are dead.
             let released = store.release_all_leases(now_ms()).await?;
