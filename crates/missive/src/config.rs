@@ -129,7 +129,10 @@ impl Config {
     /// Points the origin at the address the server actually bound, if no `url` was set.
     pub fn bound_to(mut self, addr: SocketAddr) -> Config {
         if self.origin_from_listen {
-            self.origin = Origin { url: format!("http://{addr}"), host: addr.to_string() };
+            self.origin = Origin {
+                url: format!("http://{addr}"),
+                host: addr.to_string(),
+            };
         }
         self
     }

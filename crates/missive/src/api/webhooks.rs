@@ -31,7 +31,10 @@ pub struct UserWebhook {
 impl UserWebhook {
     /// The webhook as someone other than its owner may see it: without the secret.
     pub fn without_secret(w: Webhook) -> UserWebhook {
-        UserWebhook { secret: None, ..UserWebhook::from(w) }
+        UserWebhook {
+            secret: None,
+            ..UserWebhook::from(w)
+        }
     }
 }
 

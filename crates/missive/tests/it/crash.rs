@@ -22,20 +22,34 @@ impl Server {
         for (k, v) in test_env() {
             cmd.env(k, v);
         }
-        cmd.env("MISSIVE_LISTEN", format!("127.0.0.1:{port}")).env("MISSIVE_DATABASE_URL", db_url).env("MISSIVE_DELIVERY_TIMEOUT_MS", "5000");
-        Server { child: cmd.spawn().unwrap(), url: format!("http://127.0.0.1:{port}") }
+        cmd.env("MISSIVE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("MISSIVE_DATABASE_URL", db_url)
+            .env("MISSIVE_DELIVERY_TIMEOUT_MS", "5000");
+        Server {
+            child: cmd.spawn().unwrap(),
+            url: format!("http://127.0.0.1:{port}"),
+        }
     }
 
     async fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while reqwest::get(format!("{}/healthz", self.url)).await.map(|r| r.status() != 200).unwrap_or(true) {
+        while reqwest::get(format!("{}/healthz", self.url))
+            .await
+            .map(|r| r.status() != 200)
+            .unwrap_or(true)
+        {
             assert!(Instant::now() < deadline, "the server did not start");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
     async fn api(&self, endpoint: &str, body: Value) -> Value {
-        let res = reqwest::Client::new().post(format!("{}/api/{endpoint}", self.url)).json(&body).send().await.unwrap();
+        let res = reqwest::Client::new()
+            .post(format!("{}/api/{endpoint}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200, "{endpoint}");
         res.json().await.unwrap()
     }
@@ -55,7 +69,11 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test]
@@ -69,19 +87,40 @@ async fn every_delivery_survives_kill_9_with_the_same_event_id() {
 
     let server = Server::start(&db, port);
     server.wait_ready().await;
-    let me = server.api("signup", json!({ "username": "alice", "password": "pw" })).await;
+    let me = server
+        .api("signup", json!({ "username": "alice", "password": "pw" }))
+        .await;
     let token = me["token"].as_str().unwrap().to_owned();
-    server.api("i/webhooks/create", json!({ "i": token, "name": "h", "url": receiver.url("crash"), "on": ["note"] })).await;
+    server
+        .api(
+            "i/webhooks/create",
+            json!({ "i": token, "name": "h", "url": receiver.url("crash"), "on": ["note"] }),
+        )
+        .await;
     const NOTES: usize = 40;
     let mut note_ids = BTreeSet::new();
     for n in 0..NOTES {
-        let note = server.api("notes/create", json!({ "i": token, "text": format!("note {n}") })).await;
+        let note = server
+            .api(
+                "notes/create",
+                json!({ "i": token, "text": format!("note {n}") }),
+            )
+            .await;
         note_ids.insert(note["createdNote"]["id"].as_str().unwrap().to_owned());
     }
     // At most the per-webhook cap (16) is in flight; the rest wait in the queue.
-    let in_flight = receiver.wait_for("crash", 16, Duration::from_secs(10)).await;
-    let first_event_ids: BTreeMap<String, String> =
-        in_flight.iter().map(|r| (r.body["body"]["note"]["id"].as_str().unwrap().to_owned(), r.body["eventId"].as_str().unwrap().to_owned())).collect();
+    let in_flight = receiver
+        .wait_for("crash", 16, Duration::from_secs(10))
+        .await;
+    let first_event_ids: BTreeMap<String, String> = in_flight
+        .iter()
+        .map(|r| {
+            (
+                r.body["body"]["note"]["id"].as_str().unwrap().to_owned(),
+                r.body["eventId"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
     server.kill_9();
 
     receiver.answer_always(Answer::Status(200));
@@ -92,7 +131,12 @@ async fn every_delivery_survives_kill_9_with_the_same_event_id() {
     let delivered = loop {
         let after: BTreeMap<String, String> = receiver.received()[before_restart..]
             .iter()
-            .map(|r| (r.body["body"]["note"]["id"].as_str().unwrap().to_owned(), r.body["eventId"].as_str().unwrap().to_owned()))
+            .map(|r| {
+                (
+                    r.body["body"]["note"]["id"].as_str().unwrap().to_owned(),
+                    r.body["eventId"].as_str().unwrap().to_owned(),
+                )
+            })
             .collect();
         if after.len() >= NOTES || Instant::now() > deadline {
             break after;
@@ -100,9 +144,15 @@ async fn every_delivery_survives_kill_9_with_the_same_event_id() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let delivered_notes: BTreeSet<String> = delivered.keys().cloned().collect();
-    assert_eq!(delivered_notes, note_ids, "every note's delivery arrives after the restart");
+    assert_eq!(
+        delivered_notes, note_ids,
+        "every note's delivery arrives after the restart"
+    );
     for (note, event_id) in &first_event_ids {
-        assert_eq!(&delivered[note], event_id, "a retried delivery keeps its eventId");
+        assert_eq!(
+            &delivered[note], event_id,
+            "a retried delivery keeps its eventId"
+        );
     }
     drop(server);
 }

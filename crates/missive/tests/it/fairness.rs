@@ -15,10 +15,13 @@ async fn a_hanging_receiver_does_not_delay_other_webhooks() {
     hanging.answer_always(Answer::Hang);
     let (_, alice) = app.signup("alice").await;
     let (_, bob) = app.signup("bob").await;
-    app.create_webhook(&alice, &hanging.url("hang"), &["note"], "").await;
+    app.create_webhook(&alice, &hanging.url("hang"), &["note"], "")
+        .await;
     // The same user's other webhook, and another user's webhook.
-    app.create_webhook(&alice, &healthy.url("alice"), &["note"], "").await;
-    app.create_webhook(&bob, &healthy.url("bob"), &["note"], "").await;
+    app.create_webhook(&alice, &healthy.url("alice"), &["note"], "")
+        .await;
+    app.create_webhook(&bob, &healthy.url("bob"), &["note"], "")
+        .await;
 
     const NOTES: usize = 60;
     let mut sent = Vec::new();
@@ -27,11 +30,19 @@ async fn a_hanging_receiver_does_not_delay_other_webhooks() {
         app.post_note(who, json!({ "text": format!("n{n}") })).await;
         sent.push(Instant::now());
     }
-    let got_alice = healthy.wait_for("alice", NOTES / 2, Duration::from_secs(5)).await;
-    let got_bob = healthy.wait_for("bob", NOTES / 2, Duration::from_secs(5)).await;
+    let got_alice = healthy
+        .wait_for("alice", NOTES / 2, Duration::from_secs(5))
+        .await;
+    let got_bob = healthy
+        .wait_for("bob", NOTES / 2, Duration::from_secs(5))
+        .await;
     // The hanging receiver got what its cap allows and holds it: every other delivery
     // still arrives right after its note, nowhere near the 10 s timeout.
-    assert!(hanging.received().len() >= 16, "{}", hanging.received().len());
+    assert!(
+        hanging.received().len() >= 16,
+        "{}",
+        hanging.received().len()
+    );
     let mut worst = Duration::ZERO;
     for (i, r) in got_alice.iter().enumerate() {
         worst = worst.max(r.at.saturating_duration_since(sent[2 * i]));
@@ -39,5 +50,8 @@ async fn a_hanging_receiver_does_not_delay_other_webhooks() {
     for (i, r) in got_bob.iter().enumerate() {
         worst = worst.max(r.at.saturating_duration_since(sent[2 * i + 1]));
     }
-    assert!(worst < Duration::from_millis(250), "the worst healthy delivery took {worst:?}");
+    assert!(
+        worst < Duration::from_millis(250),
+        "the worst healthy delivery took {worst:?}"
+    );
 }

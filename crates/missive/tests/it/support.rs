@@ -51,30 +51,60 @@ impl TestApp {
     /// Starts a server with the test settings, overridden by `overrides`.
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        let mut env: Vec<(String, String)> = test_env().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        env.push(("MISSIVE_DATABASE_URL".into(), format!("sqlite://{}/missive.db", dir.path().display())));
+        let mut env: Vec<(String, String)> = test_env()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        env.push((
+            "MISSIVE_DATABASE_URL".into(),
+            format!("sqlite://{}/missive.db", dir.path().display()),
+        ));
         for (k, v) in overrides {
             env.retain(|(key, _)| key != k);
             env.push(((*k).to_owned(), (*v).to_owned()));
         }
-        let config = Config::load(None, |name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())).unwrap();
+        let config = Config::load(None, |name| {
+            env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+        .unwrap();
         let app = App::build(config).await.unwrap();
         let addr = app.local_addr().unwrap();
         let shutdown = CancellationToken::new();
         tokio::spawn(app.run(shutdown.clone()));
-        TestApp { addr, url: format!("http://{addr}"), http: reqwest::Client::new(), shutdown, _dir: dir }
+        TestApp {
+            addr,
+            url: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            shutdown,
+            _dir: dir,
+        }
     }
 
     /// Calls `/api/<endpoint>` with `body` and the token in the body's `i`.
-    pub async fn api(&self, endpoint: &str, body: Value, token: Option<&str>) -> (StatusCode, Value) {
+    pub async fn api(
+        &self,
+        endpoint: &str,
+        body: Value,
+        token: Option<&str>,
+    ) -> (StatusCode, Value) {
         let mut body = body;
         if let Some(token) = token {
             body["i"] = json!(token);
         }
-        let res = self.http.post(format!("{}/api/{endpoint}", self.url)).json(&body).send().await.unwrap();
+        let res = self
+            .http
+            .post(format!("{}/api/{endpoint}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = StatusCode::from_u16(res.status().as_u16()).unwrap();
         let bytes = res.bytes().await.unwrap();
-        let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
         (status, value)
     }
 
@@ -88,31 +118,70 @@ impl TestApp {
     /// Calls an endpoint that must answer 204.
     pub async fn no_content(&self, endpoint: &str, body: Value, token: Option<&str>) {
         let (status, value) = self.api(endpoint, body.clone(), token).await;
-        assert_eq!(status, StatusCode::NO_CONTENT, "{endpoint} {body} answered {value}");
+        assert_eq!(
+            status,
+            StatusCode::NO_CONTENT,
+            "{endpoint} {body} answered {value}"
+        );
         assert_eq!(value, Value::Null);
     }
 
     /// Calls an endpoint that must fail with `status`, `code` and `id`; returns the error object.
-    pub async fn fails(&self, endpoint: &str, body: Value, token: Option<&str>, status: u16, code: &str, id: &str) -> Value {
+    pub async fn fails(
+        &self,
+        endpoint: &str,
+        body: Value,
+        token: Option<&str>,
+        status: u16,
+        code: &str,
+        id: &str,
+    ) -> Value {
         let (got, value) = self.api(endpoint, body.clone(), token).await;
         assert_eq!(got.as_u16(), status, "{endpoint} {body} answered {value}");
-        assert_eq!(value["error"]["code"], code, "{endpoint} {body} answered {value}");
-        assert_eq!(value["error"]["id"], id, "{endpoint} {body} answered {value}");
+        assert_eq!(
+            value["error"]["code"], code,
+            "{endpoint} {body} answered {value}"
+        );
+        assert_eq!(
+            value["error"]["id"], id,
+            "{endpoint} {body} answered {value}"
+        );
         value["error"].clone()
     }
 
     /// Signs up a user; returns (id, token).
     pub async fn signup(&self, username: &str) -> (String, String) {
-        let me = self.ok("signup", json!({ "username": username, "password": "secret-password" }), None).await;
-        (me["id"].as_str().unwrap().to_owned(), me["token"].as_str().unwrap().to_owned())
+        let me = self
+            .ok(
+                "signup",
+                json!({ "username": username, "password": "secret-password" }),
+                None,
+            )
+            .await;
+        (
+            me["id"].as_str().unwrap().to_owned(),
+            me["token"].as_str().unwrap().to_owned(),
+        )
     }
 
     pub async fn post_note(&self, token: &str, params: Value) -> Value {
         self.ok("notes/create", params, Some(token)).await["createdNote"].clone()
     }
 
-    pub async fn create_webhook(&self, token: &str, url: &str, on: &[&str], secret: &str) -> String {
-        let hook = self.ok("i/webhooks/create", json!({ "name": "hook", "url": url, "on": on, "secret": secret }), Some(token)).await;
+    pub async fn create_webhook(
+        &self,
+        token: &str,
+        url: &str,
+        on: &[&str],
+        secret: &str,
+    ) -> String {
+        let hook = self
+            .ok(
+                "i/webhooks/create",
+                json!({ "name": "hook", "url": url, "on": on, "secret": secret }),
+                Some(token),
+            )
+            .await;
         hook["id"].as_str().unwrap().to_owned()
     }
 }
@@ -154,7 +223,9 @@ pub struct TestReceiver {
 impl TestReceiver {
     pub async fn start() -> TestReceiver {
         let state = Arc::new(ReceiverState::default());
-        let router = Router::new().route("/{*path}", post(receive)).with_state(state.clone());
+        let router = Router::new()
+            .route("/{*path}", post(receive))
+            .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, router).await });
@@ -168,7 +239,11 @@ impl TestReceiver {
 
     /// Answers the next requests in this order, then `default` (200 unless set).
     pub fn script(&self, answers: &[Answer]) {
-        self.state.script.lock().unwrap().extend(answers.iter().copied());
+        self.state
+            .script
+            .lock()
+            .unwrap()
+            .extend(answers.iter().copied());
     }
 
     pub fn answer_always(&self, answer: Answer) {
@@ -182,7 +257,10 @@ impl TestReceiver {
     /// Requests to `path` so far.
     pub fn received_at(&self, path: &str) -> Vec<Received> {
         let path = format!("/{}", path.trim_start_matches('/'));
-        self.received().into_iter().filter(|r| r.path == path).collect()
+        self.received()
+            .into_iter()
+            .filter(|r| r.path == path)
+            .collect()
     }
 
     /// Waits until `n` requests reached `path`, or panics after `timeout`.
@@ -193,7 +271,12 @@ impl TestReceiver {
             if got.len() >= n {
                 return got;
             }
-            assert!(Instant::now() < deadline, "waited {timeout:?} for {n} requests at {path}, got {}: {:?}", got.len(), got.iter().map(|r| &r.body).collect::<Vec<_>>());
+            assert!(
+                Instant::now() < deadline,
+                "waited {timeout:?} for {n} requests at {path}, got {}: {:?}",
+                got.len(),
+                got.iter().map(|r| &r.body).collect::<Vec<_>>()
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -202,16 +285,34 @@ impl TestReceiver {
     pub async fn expect_no_more(&self, path: &str, n: usize, window: Duration) {
         tokio::time::sleep(window).await;
         let got = self.received_at(path);
-        assert_eq!(got.len(), n, "unexpected requests at {path}: {:?}", got.iter().map(|r| &r.body).collect::<Vec<_>>());
+        assert_eq!(
+            got.len(),
+            n,
+            "unexpected requests at {path}: {:?}",
+            got.iter().map(|r| &r.body).collect::<Vec<_>>()
+        );
     }
 }
 
-async fn receive(State(state): State<Arc<ReceiverState>>, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn receive(
+    State(state): State<Arc<ReceiverState>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     let raw = String::from_utf8_lossy(&body).into_owned();
     let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    state.received.lock().unwrap().push(Received { path: uri.path().to_owned(), headers, body: value, raw, at: Instant::now() });
+    state.received.lock().unwrap().push(Received {
+        path: uri.path().to_owned(),
+        headers,
+        body: value,
+        raw,
+        at: Instant::now(),
+    });
     let next = state.script.lock().unwrap().pop_front();
-    let answer = next.or(*state.default.lock().unwrap()).unwrap_or(Answer::Status(200));
+    let answer = next
+        .or(*state.default.lock().unwrap())
+        .unwrap_or(Answer::Status(200));
     match answer {
         Answer::Status(code) => StatusCode::from_u16(code).unwrap(),
         Answer::Delay(code, ms) => {
@@ -230,22 +331,37 @@ pub fn schema_errors(schema: &str, value: &Value) -> Vec<String> {
     use std::sync::OnceLock;
     static DOC: OnceLock<Value> = OnceLock::new();
     let doc = DOC.get_or_init(|| {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/misskey-schemas.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testdata/misskey-schemas.json"
+        );
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     });
     let mut doc = doc.clone();
     doc["$ref"] = json!(format!("#/components/schemas/{schema}"));
-    let validator = jsonschema::options().should_validate_formats(true).build(&doc).unwrap();
-    validator.iter_errors(value).map(|e| format!("{e} at {}", e.instance_path)).collect()
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&doc)
+        .unwrap();
+    validator
+        .iter_errors(value)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect()
 }
 
 /// Panics with the validation errors if `value` is not a valid `schema`.
 #[track_caller]
 pub fn assert_schema(schema: &str, value: &Value) {
     let errors = schema_errors(schema, value);
-    assert!(errors.is_empty(), "not a valid {schema}: {errors:?}\n{value:#}");
+    assert!(
+        errors.is_empty(),
+        "not a valid {schema}: {errors:?}\n{value:#}"
+    );
 }
 
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
