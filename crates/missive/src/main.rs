@@ -10,9 +10,10 @@ use tokio_util::sync::CancellationToken;
 
 /// glibc's allocator kept the 19 MiB Argon2 buffers of concurrent sign-ups in its
 /// per-thread arenas (about 1 GB resident after a hundred sign-ups) and spent a sixth
-/// of the delivery path's CPU time; mimalloc returns such memory and allocates faster.
+/// of the delivery path's CPU time; jemalloc gives such memory back and allocates
+/// faster. (mimalloc frees lazily: its freed pages stayed counted as resident.)
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// missive: a Misskey-compatible server for user webhooks.
 #[derive(Parser)]

@@ -16,6 +16,7 @@ pub mod test_send;
 mod wake;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,10 +46,11 @@ const RECORD_GATHER: Duration = Duration::from_millis(5);
 /// finish and records their outcomes.
 pub async fn run(ctx: Arc<Ctx>, shutdown: CancellationToken) {
     let (finished_tx, finished_rx) = mpsc::unbounded_channel();
-    let recorder = tokio::spawn(record(ctx.clone(), finished_rx));
+    let retry_hint = Arc::new(AtomicI64::new(i64::MAX));
+    let recorder = tokio::spawn(record(ctx.clone(), finished_rx, retry_hint.clone()));
     // Deliveries committed by other nodes wake this dispatcher too (PostgreSQL only).
     let waker = tokio::spawn(wake::run(ctx.clone(), shutdown.clone()));
-    dispatch(ctx, shutdown, finished_tx).await;
+    dispatch(ctx, shutdown, finished_tx, retry_hint).await;
     let _ = waker.await;
     // The channel closes when the last in-flight task drops its sender.
     let _ = recorder.await;
@@ -80,14 +82,18 @@ impl InFlight {
         true
     }
 
-    fn release(&self, webhook_id: &str) {
+    /// Gives a slot back; true if the webhook was at `cap` (and so skipped until now).
+    fn release(&self, webhook_id: &str, cap: usize) -> bool {
         let mut map = self.per_webhook.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = map.get_mut(webhook_id) {
-            *n -= 1;
-            if *n == 0 {
-                map.remove(webhook_id);
-            }
+        let Some(n) = map.get_mut(webhook_id) else {
+            return false;
+        };
+        let was_full = *n >= cap;
+        *n -= 1;
+        if *n == 0 {
+            map.remove(webhook_id);
         }
+        was_full
     }
 }
 
@@ -101,16 +107,21 @@ async fn dispatch(
     ctx: Arc<Ctx>,
     shutdown: CancellationToken,
     finished: mpsc::UnboundedSender<Finished>,
+    retry_hint: Arc<AtomicI64>,
 ) {
     let cap = ctx.config.per_webhook_concurrency;
     let slots = Arc::new(Semaphore::new(ctx.config.delivery_concurrency));
     let in_flight = Arc::new(InFlight::default());
     let slot_freed = Arc::new(Notify::new());
+    // A webhook at its cap got a slot back: its due deliveries can be claimed again.
+    let cap_freed = Arc::new(Notify::new());
     let lease_token = uuid::Uuid::new_v4().to_string();
     let mut failures = 0u32;
     let low_water = (ctx.config.delivery_concurrency / 4).clamp(1, CLAIM_LOW_WATER);
     // The last claim took all it asked for: more deliveries are waiting.
     let mut backlogged = false;
+    // When the next delivery not yet claimed becomes due, as last read.
+    let mut next_due: Option<i64> = None;
     while !shutdown.is_cancelled() {
         let free = slots.available_permits().min(CLAIM_BATCH);
         if free == 0 {
@@ -153,6 +164,7 @@ async fn dispatch(
             }
         };
         let full_batch = claimed.len() == free;
+        let claimed_none = claimed.is_empty();
         backlogged = full_batch;
         for delivery in claimed {
             if !in_flight.try_take(&delivery.webhook_id, cap) {
@@ -167,11 +179,14 @@ async fn dispatch(
             let finished = finished.clone();
             let in_flight = in_flight.clone();
             let slot_freed = slot_freed.clone();
+            let cap_freed = cap_freed.clone();
             tokio::spawn(async move {
                 let webhook_id = delivery.webhook_id.clone();
                 let outcome = deliver(&ctx, delivery).await;
                 let _ = finished.send(outcome);
-                in_flight.release(&webhook_id);
+                if in_flight.release(&webhook_id, cap) {
+                    cap_freed.notify_one();
+                }
                 drop(permit);
                 slot_freed.notify_one();
             });
@@ -179,23 +194,39 @@ async fn dispatch(
         if full_batch {
             continue;
         }
-        let sleep = match ctx.store.next_due_at().await {
-            Ok(Some(due)) => {
-                Duration::from_millis((due - now_ms()).max(0) as u64).min(POLL_FALLBACK)
-            }
-            Ok(None) => POLL_FALLBACK,
-            Err(e) => {
-                log_store_error(&e, "reading the next due time failed");
-                POLL_FALLBACK
-            }
-        };
-        if sleep.is_zero() && skip.is_empty() {
+        // Everything due was claimed, except for the webhooks at their cap. What becomes
+        // due later is a retry (the recorder leaves a hint), an expired lease, or a new
+        // commit (which wakes us). So the next due time is read from the database only
+        // after a claim that found nothing, not once more per claim, and without the
+        // skipped webhooks: their due deliveries would make the dispatcher poll without
+        // pause (they are claimed when one of their slots frees).
+        let hint = retry_hint.swap(i64::MAX, Ordering::Relaxed);
+        let skip = in_flight.saturated(cap);
+        if claimed_none {
+            next_due = match ctx.store.next_due_at_except(&skip).await {
+                Ok(due) => due,
+                Err(e) => {
+                    log_store_error(&e, "reading the next due time failed");
+                    None
+                }
+            };
+        }
+        let now = now_ms();
+        next_due = next_due.filter(|due| *due > now || claimed_none);
+        let wake_at = next_due.map_or(hint, |due| due.min(hint));
+        let sleep =
+            Duration::from_millis((wake_at.saturating_sub(now)).max(0) as u64).min(POLL_FALLBACK);
+        if sleep.is_zero() {
+            // Keep the hint for after the next claim.
+            retry_hint.fetch_min(hint, Ordering::Relaxed);
             continue;
         }
         tokio::select! {
             _ = ctx.deliveries_committed.notified() => {}
-            _ = slot_freed.notified(), if !skip.is_empty() => {}
-            _ = tokio::time::sleep(sleep.max(Duration::from_millis(1))) => {}
+            // Not any freed slot: with a webhook at its cap, each healthy delivery that
+            // finished would otherwise cost a claim that finds nothing.
+            _ = cap_freed.notified(), if !skip.is_empty() => {}
+            _ = tokio::time::sleep(sleep) => {}
             _ = shutdown.cancelled() => break,
         }
     }
@@ -265,7 +296,11 @@ fn release(delivery: &ClaimedDelivery) -> Finished {
 
 /// Writes outcomes in batches (group commit). A batch that cannot be written is kept and
 /// retried; if this process dies first, the leases expire and the deliveries are sent again.
-async fn record(ctx: Arc<Ctx>, mut rx: mpsc::UnboundedReceiver<Finished>) {
+async fn record(
+    ctx: Arc<Ctx>,
+    mut rx: mpsc::UnboundedReceiver<Finished>,
+    retry_hint: Arc<AtomicI64>,
+) {
     let mut batch = Vec::with_capacity(RECORD_BATCH);
     while let Some(first) = rx.recv().await {
         batch.push(first);
@@ -283,10 +318,16 @@ async fn record(ctx: Arc<Ctx>, mut rx: mpsc::UnboundedReceiver<Finished>) {
             log_store_error(&e, "recording delivery outcomes failed");
             tokio::time::sleep(Duration::from_millis((100u64 << failures.min(6)).min(5000))).await;
         }
-        if batch
+        let retry_at = batch
             .iter()
-            .any(|f| matches!(f.state, FinishedState::RetryAt(_)))
-        {
+            .filter_map(|f| match f.state {
+                FinishedState::RetryAt(at) => Some(at),
+                _ => None,
+            })
+            .min();
+        if let Some(at) = retry_at {
+            // Tell the dispatcher when to claim again, then wake it to take the hint.
+            retry_hint.fetch_min(at, Ordering::Relaxed);
             ctx.deliveries_committed.notify_one();
         }
         batch.clear();
