@@ -115,6 +115,30 @@ impl Store {
         Ok(store)
     }
 
+    /// Reads `{select} ({placeholders})` with `values` bound to the placeholders, one row
+    /// decoded by `decode` each: the `WHERE … IN (…)` lookups of several ids at once.
+    pub(crate) async fn read_in<T>(
+        &self,
+        select: &str,
+        values: &[String],
+        decode: fn(&sqlx::any::AnyRow) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        if values.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("{select} ({})", codec::placeholders(1, values.len()));
+        let mut query = sqlx::query(&sql);
+        for value in values {
+            query = query.bind(value);
+        }
+        query
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(decode)
+            .collect()
+    }
+
     pub fn dialect(&self) -> Dialect {
         self.dialect
     }

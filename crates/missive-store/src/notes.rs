@@ -88,23 +88,8 @@ impl Store {
 
     /// The notes among `ids` that exist, in no particular order.
     pub async fn notes_by_ids(&self, ids: &[String]) -> Result<Vec<Note>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT {NOTE_COLUMNS} FROM notes WHERE id IN ({})",
-            placeholders(1, ids.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for id in ids {
-            query = query.bind(id);
-        }
-        query
-            .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(note_from_row)
-            .collect()
+        let select = format!("SELECT {NOTE_COLUMNS} FROM notes WHERE id IN");
+        self.read_in(&select, ids, note_from_row).await
     }
 
     /// The newest notes written by any of `authors`, newest first, older than `until_id` if given.

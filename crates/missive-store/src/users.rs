@@ -3,7 +3,7 @@
 use missive_core::model::User;
 use sqlx::any::AnyRow;
 
-use crate::codec::{get, get_bool, placeholders};
+use crate::codec::{get, get_bool};
 use crate::{Result, Store};
 
 const USER_COLUMNS: &str = "id, username, name, is_admin, followers_count, following_count, notes_count, last_active_at, logged_in_days";
@@ -91,23 +91,8 @@ impl Store {
 
     /// The users among `ids` that exist, in no particular order.
     pub async fn users_by_ids(&self, ids: &[String]) -> Result<Vec<User>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE id IN ({})",
-            placeholders(1, ids.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for id in ids {
-            query = query.bind(id);
-        }
-        query
-            .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(user_from_row)
-            .collect()
+        let select = format!("SELECT {USER_COLUMNS} FROM users WHERE id IN");
+        self.read_in(&select, ids, user_from_row).await
     }
 
     /// Looks a user up by username, case-insensitively.
@@ -122,23 +107,9 @@ impl Store {
 
     /// Resolves usernames (case-insensitively) to users; unknown names are skipped.
     pub async fn users_by_usernames(&self, usernames: &[String]) -> Result<Vec<User>> {
-        if usernames.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE username_lower IN ({})",
-            placeholders(1, usernames.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for name in usernames {
-            query = query.bind(name.to_lowercase());
-        }
-        query
-            .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(user_from_row)
-            .collect()
+        let lower: Vec<String> = usernames.iter().map(|name| name.to_lowercase()).collect();
+        let select = format!("SELECT {USER_COLUMNS} FROM users WHERE username_lower IN");
+        self.read_in(&select, &lower, user_from_row).await
     }
 
     pub async fn credentials_by_username(&self, username: &str) -> Result<Option<Credentials>> {

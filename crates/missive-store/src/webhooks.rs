@@ -5,7 +5,7 @@ use missive_core::event::EventType;
 use missive_core::model::Webhook;
 use sqlx::any::AnyRow;
 
-use crate::codec::{get, get_bool, join_events, placeholders, split_events};
+use crate::codec::{get, get_bool, join_events, split_events};
 use crate::{Dialect, Result, Store};
 
 const WEBHOOK_COLUMNS: &str =
@@ -207,23 +207,9 @@ impl Store {
 
     /// The active webhooks of `user_ids`, for fanning an event out.
     pub async fn active_webhooks_of(&self, user_ids: &[String]) -> Result<Vec<Webhook>> {
-        if user_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE active = 1 AND user_id IN ({})",
-            placeholders(1, user_ids.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for id in user_ids {
-            query = query.bind(id);
-        }
-        query
-            .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(webhook_from_row)
-            .collect()
+        let select =
+            format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE active = 1 AND user_id IN");
+        self.read_in(&select, user_ids, webhook_from_row).await
     }
 
     /// Writes `latestSentAt`/`latestStatus` after an attempt that is not a queued delivery
