@@ -1,8 +1,8 @@
 //! missive-core: the domain of missive, without IO.
 //!
 //! Ids, users, notes, follows, webhooks, event types, who receives which event,
-//! packing into Misskey's JSON shapes, mention extraction, the retry policy and
-//! the outbound network policy live here.
+//! packing into Misskey's JSON shapes, mention extraction, the retry policy,
+//! the outbound network policy and what counts as one receiving host live here.
 //! Nothing here does IO: no tokio, no SQL, no HTTP. Time is passed in.
 
 pub mod dummy;
@@ -13,6 +13,7 @@ pub mod mention;
 pub mod model;
 pub mod net_policy;
 pub mod packed;
+pub mod receiver;
 pub mod retry;
 pub mod signing;
 pub mod time;

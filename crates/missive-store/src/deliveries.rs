@@ -39,6 +39,99 @@ pub struct Target {
     pub url: String,
     pub secret: String,
     pub active: bool,
+    /// The receiving host (`missive_core::receiver::host_key` of `url`).
+    pub host: String,
+}
+
+/// What a dispatcher leaves unclaimed: the webhooks and the receiving hosts (see
+/// `missive_core::receiver`) that already have as many deliveries in flight as allowed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClaimSkip {
+    pub webhooks: Vec<String>,
+    pub hosts: Vec<String>,
+}
+
+impl ClaimSkip {
+    pub fn is_empty(&self) -> bool {
+        self.webhooks.is_empty() && self.hosts.is_empty()
+    }
+
+    /// The conditions on `d.webhook_id` that leave these out, numbering the parameters
+    /// from `$first`; `bind` binds them in order.
+    fn webhook_id_sql(&self, first: usize) -> String {
+        let mut sql = String::new();
+        if !self.webhooks.is_empty() {
+            sql.push_str(&format!(
+                " AND d.webhook_id NOT IN ({})",
+                placeholders(first, self.webhooks.len())
+            ));
+        }
+        if !self.hosts.is_empty() {
+            sql.push_str(&format!(
+                " AND d.webhook_id NOT IN (SELECT id FROM webhooks WHERE host IN ({}))",
+                placeholders(first + self.webhooks.len(), self.hosts.len())
+            ));
+        }
+        sql
+    }
+
+    /// The pending deliveries (`d`, with `due_at <= $due` when `due` is given) that these
+    /// do not leave out, numbering the parameters from `$first`; `bind` binds them.
+    ///
+    /// Without a skip, the due deliveries are read in `due_at` order straight from the
+    /// `deliveries_due` index. With one, they are reached through the webhooks that are
+    /// not skipped (`deliveries_pending_by_webhook`, webhooks first: SQLite keeps the
+    /// order of a `CROSS JOIN`): walking `deliveries_due` past the skipped ones costs a
+    /// step per delivery waiting for a host at its cap, so a backlog there would slow
+    /// every claim for the other hosts.
+    fn pending_sql(&self, due: Option<usize>, first: usize) -> String {
+        let due = due
+            .map(|n| format!(" AND d.due_at <= ${n}"))
+            .unwrap_or_default();
+        if self.is_empty() {
+            return format!("deliveries d WHERE d.state = 0{due}");
+        }
+        let mut sql = format!(
+            "webhooks w CROSS JOIN deliveries d WHERE d.webhook_id = w.id AND d.state = 0{due}"
+        );
+        if !self.webhooks.is_empty() {
+            sql.push_str(&format!(
+                " AND w.id NOT IN ({})",
+                placeholders(first, self.webhooks.len())
+            ));
+        }
+        if !self.hosts.is_empty() {
+            sql.push_str(&format!(
+                " AND w.host NOT IN ({})",
+                placeholders(first + self.webhooks.len(), self.hosts.len())
+            ));
+        }
+        sql
+    }
+
+    fn bind<'q>(
+        &'q self,
+        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        for value in self.webhooks.iter().chain(&self.hosts) {
+            query = query.bind(value);
+        }
+        query
+    }
+}
+
+/// How many of the oldest due deliveries, per one to claim, a claim that skips some
+/// looks at before it looks through the webhooks instead.
+const CLAIM_WINDOW: i64 = 4;
+
+/// One claim statement: which deliveries (`source`, selecting ids with `$3` for now and
+/// `$4` for the limit, then the skip's parameters) and the lease to take on them.
+struct Claim<'a> {
+    source: String,
+    now_ms: i64,
+    lease_ms: i64,
+    skip: &'a ClaimSkip,
+    lease_token: &'a str,
 }
 
 /// How an attempt ended for the queue.
@@ -76,51 +169,88 @@ pub struct DeliveryCounts {
 }
 
 impl Store {
-    /// Claims up to `limit` due deliveries for `lease_ms`, skipping the webhooks in
-    /// `skip_webhooks` (those the caller has enough in flight for). Oldest due first.
+    /// Claims up to `limit` due deliveries for `lease_ms`, leaving out the webhooks and
+    /// hosts in `skip` (those the caller has enough in flight for). Oldest due first.
     pub async fn claim_due(
         &self,
         now_ms: i64,
         lease_ms: i64,
         limit: i64,
-        skip_webhooks: &[String],
+        skip: &ClaimSkip,
         lease_token: &str,
     ) -> Result<Vec<ClaimedDelivery>> {
-        let skip = if skip_webhooks.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "AND webhook_id NOT IN ({})",
-                placeholders(5, skip_webhooks.len())
-            )
-        };
         let lock = match self.dialect {
             Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
             Dialect::Sqlite => "",
         };
-        // One statement claims the deliveries and reads what sending them needs: the
-        // webhook's current URL, secret and state, and the body. It is atomic on its own,
-        // so no transaction is needed; a transaction with separate reads held the single
-        // SQLite writer for five round trips per claim, which under a steady load of
-        // small claims throttled the API's writes.
+        let claim = |source: String| Claim {
+            source,
+            now_ms,
+            lease_ms,
+            skip,
+            lease_token,
+        };
+        if skip.is_empty() {
+            let source = format!(
+                "SELECT id FROM deliveries WHERE state = 0 AND due_at <= $3 ORDER BY due_at LIMIT $4 {lock}"
+            );
+            return self.claim(claim(source), limit).await;
+        }
+        // First among the oldest due deliveries, which is cheap while few of them are
+        // skipped (a backlog with one host at its cap)…
+        let source = format!(
+            "SELECT d.id FROM (SELECT id, webhook_id FROM deliveries WHERE state = 0 AND due_at <= $3 \
+             ORDER BY due_at LIMIT {} {lock}) d WHERE TRUE{} LIMIT $4",
+            limit.saturating_mul(CLAIM_WINDOW),
+            skip.webhook_id_sql(5)
+        );
+        let mut claimed = self.claim(claim(source), limit).await?;
+        let rest = limit - claimed.len() as i64;
+        if rest > 0 {
+            // …then through the webhooks not skipped, which is cheap when many are (a
+            // host at its cap with deliveries waiting for it).
+            let lock = match self.dialect {
+                Dialect::Postgres => "FOR UPDATE OF d SKIP LOCKED",
+                Dialect::Sqlite => "",
+            };
+            let source = format!(
+                "SELECT d.id FROM {} ORDER BY d.due_at LIMIT $4 {lock}",
+                skip.pending_sql(Some(3), 5)
+            );
+            claimed.extend(self.claim(claim(source), rest).await?);
+        }
+        Ok(claimed)
+    }
+
+    /// Claims up to `limit` of the deliveries `claim.source` selects. One statement
+    /// claims them and reads what sending them needs: the webhook's current URL, secret,
+    /// state and host, and the body. It is atomic on its own, so no transaction is
+    /// needed; a transaction with separate reads held the single SQLite writer for five
+    /// round trips per claim, which under a steady load of small claims throttled the
+    /// API's writes.
+    async fn claim(&self, claim: Claim<'_>, limit: i64) -> Result<Vec<ClaimedDelivery>> {
+        let Claim {
+            source,
+            now_ms,
+            lease_ms,
+            skip,
+            lease_token,
+        } = claim;
         let sql = format!(
-            "UPDATE deliveries SET due_at = $1, lease_token = $2 WHERE id IN \
-             (SELECT id FROM deliveries WHERE state = 0 AND due_at <= $3 {skip} ORDER BY due_at LIMIT $4 {lock}) \
+            "UPDATE deliveries SET due_at = $1, lease_token = $2 WHERE id IN ({source}) \
              RETURNING id, webhook_id, user_id, event_type, event_id, created_at, attempts, \
              (SELECT url FROM webhooks WHERE webhooks.id = deliveries.webhook_id) AS url, \
              (SELECT secret FROM webhooks WHERE webhooks.id = deliveries.webhook_id) AS secret, \
              (SELECT active FROM webhooks WHERE webhooks.id = deliveries.webhook_id) AS active, \
+             (SELECT host FROM webhooks WHERE webhooks.id = deliveries.webhook_id) AS host, \
              (SELECT body FROM payloads WHERE payloads.id = deliveries.payload_id) AS body"
         );
-        let mut query = sqlx::query(&sql)
+        let query = sqlx::query(&sql)
             .bind(now_ms + lease_ms)
             .bind(lease_token)
             .bind(now_ms)
             .bind(limit);
-        for id in skip_webhooks {
-            query = query.bind(id);
-        }
-        let rows = query.fetch_all(&self.write).await?;
+        let rows = skip.bind(query).fetch_all(&self.write).await?;
         let mut claimed = Vec::with_capacity(rows.len());
         for row in &rows {
             let url: Option<String> = get(row, "url")?;
@@ -129,6 +259,7 @@ impl Store {
                     url,
                     secret: get::<Option<String>>(row, "secret")?.unwrap_or_default(),
                     active: get::<Option<i64>>(row, "active")?.unwrap_or(0) != 0,
+                    host: get::<Option<String>>(row, "host")?.unwrap_or_default(),
                 }),
                 // The webhook was deleted.
                 None => None,
@@ -235,26 +366,17 @@ impl Store {
 
     /// When the next pending delivery becomes due (leased ones count at their lease end).
     pub async fn next_due_at(&self) -> Result<Option<i64>> {
-        self.next_due_at_except(&[]).await
+        self.next_due_at_except(&ClaimSkip::default()).await
     }
 
-    /// `next_due_at` among the webhooks not in `skip_webhooks`: those a dispatcher skips
+    /// `next_due_at` without the webhooks and hosts in `skip`: those a dispatcher skips
     /// when claiming, whose due deliveries would otherwise make it poll without pause.
-    pub async fn next_due_at_except(&self, skip_webhooks: &[String]) -> Result<Option<i64>> {
-        let skip = if skip_webhooks.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " AND webhook_id NOT IN ({})",
-                placeholders(1, skip_webhooks.len())
-            )
-        };
-        let sql = format!("SELECT MIN(due_at) AS due FROM deliveries WHERE state = 0{skip}");
-        let mut query = sqlx::query(&sql);
-        for id in skip_webhooks {
-            query = query.bind(id);
-        }
-        let row = query.fetch_one(&self.read).await?;
+    pub async fn next_due_at_except(&self, skip: &ClaimSkip) -> Result<Option<i64>> {
+        let sql = format!(
+            "SELECT MIN(d.due_at) AS due FROM {}",
+            skip.pending_sql(None, 1)
+        );
+        let row = skip.bind(sqlx::query(&sql)).fetch_one(&self.read).await?;
         get(&row, "due")
     }
 

@@ -24,7 +24,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
-pub use deliveries::{ClaimedDelivery, DeliveryCounts, Finished, FinishedState, Target};
+pub use deliveries::{ClaimSkip, ClaimedDelivery, DeliveryCounts, Finished, FinishedState, Target};
 pub use error::StoreError;
 pub use listener::DeliveriesListener;
 pub use outbox::{NewDelivery, Outbox, Payload};
@@ -158,6 +158,7 @@ impl Store {
     /// so several nodes starting at once migrate safely one after the other.
     pub async fn migrate(&self) -> Result<()> {
         sqlx::migrate!("./migrations").run(&self.write).await?;
+        self.fill_webhook_hosts().await?;
         Ok(())
     }
 

@@ -5,7 +5,7 @@ use std::str::FromStr;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, Executor};
 
-use crate::{Result, StoreError};
+use crate::{Result, Store, StoreError};
 
 /// Creates an empty PostgreSQL database next to the one `base_url` names and returns
 /// its URL. Each test gets its own, so tests never see each other's rows.
@@ -74,6 +74,15 @@ pub async fn terminate_connections(database_url: &str) -> Result<u64> {
     .await?;
     conn.close().await?;
     Ok(cut as u64)
+}
+
+/// Empties every webhook's `host`, as rows written before migration 0002 are, to test
+/// that `Store::migrate` fills them in.
+pub async fn forget_webhook_hosts(store: &Store) -> Result<u64> {
+    let res = sqlx::query("UPDATE webhooks SET host = ''")
+        .execute(&store.write)
+        .await?;
+    Ok(res.rows_affected())
 }
 
 fn uuid_like() -> String {

@@ -3,6 +3,7 @@
 
 use missive_core::event::EventType;
 use missive_core::model::Webhook;
+use missive_core::receiver::host_key;
 use sqlx::any::AnyRow;
 
 use crate::codec::{get, get_bool, join_events, split_events};
@@ -75,13 +76,14 @@ impl Store {
         if get::<i64>(&row, "n")? >= i64::from(limit) {
             return Ok(None);
         }
-        sqlx::query("INSERT INTO webhooks (id, user_id, name, events, url, secret, active) VALUES ($1, $2, $3, $4, $5, $6, 1)")
+        sqlx::query("INSERT INTO webhooks (id, user_id, name, events, url, secret, active, host) VALUES ($1, $2, $3, $4, $5, $6, 1, $7)")
             .bind(&new.id)
             .bind(&new.user_id)
             .bind(&new.name)
             .bind(join_events(&new.on))
             .bind(&new.url)
             .bind(&new.secret)
+            .bind(host_key(&new.url))
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -143,7 +145,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE webhooks SET name = COALESCE($3, name), url = COALESCE($4, url), secret = COALESCE($5, secret), \
-             events = COALESCE($6, events), active = COALESCE($7, active) \
+             events = COALESCE($6, events), active = COALESCE($7, active), host = COALESCE($8, host) \
              WHERE id = $1 AND ($2 IS NULL OR user_id = $2)",
         )
         .bind(id)
@@ -153,6 +155,7 @@ impl Store {
         .bind(patch.secret.clone())
         .bind(patch.on.as_deref().map(join_events))
         .bind(patch.active.map(i64::from))
+        .bind(patch.url.as_deref().map(host_key))
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -167,6 +170,24 @@ impl Store {
         let webhook = webhook_from_row(&row)?;
         tx.commit().await?;
         Ok(Some(webhook))
+    }
+
+    /// Fills in the receiving host of webhooks written before the `host` column existed
+    /// (migration 0002). Idempotent, so nodes starting together may all run it.
+    pub(crate) async fn fill_webhook_hosts(&self) -> Result<()> {
+        let rows = sqlx::query("SELECT id, url FROM webhooks WHERE host = ''")
+            .fetch_all(&self.write)
+            .await?;
+        for row in rows {
+            let url: String = get(&row, "url")?;
+            sqlx::query("UPDATE webhooks SET host = $1 WHERE id = $2 AND url = $3")
+                .bind(host_key(&url))
+                .bind(get::<String>(&row, "id")?)
+                .bind(&url)
+                .execute(&self.write)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Deletes the webhook if `user_id` owns it, dropping its pending deliveries.

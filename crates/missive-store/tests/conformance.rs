@@ -13,10 +13,12 @@ use std::time::Duration;
 use missive_core::event::EventType;
 use missive_core::model::{Note, User, Visibility, Webhook};
 use missive_core::packed::Relation;
-use missive_store::testing::{drop_scratch_postgres, scratch_postgres_url};
+use missive_core::receiver::host_key;
+use missive_store::testing::{drop_scratch_postgres, forget_webhook_hosts, scratch_postgres_url};
 use missive_store::{
-    AdminWebhookFilter, ClaimedDelivery, DeliveryCounts, Dialect, Finished, FinishedState,
-    NewDelivery, NewUser, NewWebhook, Outbox, Payload, Store, StoreError, Target, WebhookPatch,
+    AdminWebhookFilter, ClaimSkip, ClaimedDelivery, DeliveryCounts, Dialect, Finished,
+    FinishedState, NewDelivery, NewUser, NewWebhook, Outbox, Payload, Store, StoreError, Target,
+    WebhookPatch,
 };
 
 /// A fixed "now" for the queue tests (epoch milliseconds).
@@ -131,6 +133,9 @@ conformance!(
     webhooks_active_of_users_and_attempt_record,
     outbox_is_written_with_its_action_or_not_at_all,
     claim_respects_due_time_limit_and_skip_list,
+    claim_skips_every_webhook_of_a_skipped_host,
+    claim_finds_deliveries_behind_many_skipped_ones,
+    migrate_fills_in_the_host_of_older_webhooks,
     claim_lease_blocks_others_until_it_expires,
     finish_records_each_outcome,
     finish_keeps_the_latest_attempt_per_webhook,
@@ -286,10 +291,14 @@ async fn claim(
     s: &Store,
     now: i64,
     limit: i64,
-    skip: &[String],
+    skip_webhooks: &[String],
     token: &str,
 ) -> Vec<ClaimedDelivery> {
-    s.claim_due(now, LEASE, limit, skip, token).await.unwrap()
+    let skip = ClaimSkip {
+        webhooks: skip_webhooks.to_vec(),
+        hosts: Vec::new(),
+    };
+    s.claim_due(now, LEASE, limit, &skip, token).await.unwrap()
 }
 
 async fn counts(s: &Store) -> DeliveryCounts {
@@ -1317,7 +1326,157 @@ fn target_of(hook: &Webhook) -> Target {
         url: hook.url.clone(),
         secret: hook.secret.clone(),
         active: hook.active,
+        host: host_key(&hook.url),
     }
+}
+
+/// A webhook at `url`, owned by `owner`.
+async fn webhook_at(s: &Store, owner: &User, url: &str) -> Webhook {
+    let new = NewWebhook {
+        url: url.to_owned(),
+        ..new_webhook(owner, &[EventType::Note])
+    };
+    s.create_webhook(&new, 100).await.unwrap().unwrap()
+}
+
+async fn claim_skips_every_webhook_of_a_skipped_host(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    // Two owners' webhooks at one host, however its URLs are spelled…
+    let one_b = webhook_at(s, &b, "https://one.example/b").await;
+    let one_a = webhook_at(s, &a, "HTTPS://One.Example:443/a").await;
+    // …one elsewhere, and one moved there by an update.
+    let two = webhook_at(s, &b, "https://two.example/").await;
+    let moved = webhook_at(s, &a, "http://one.example/").await;
+    assert_eq!(
+        s.update_webhook(
+            &moved.id,
+            Some(&a.id),
+            &WebhookPatch {
+                url: Some("https://one.example/moved".into()),
+                ..WebhookPatch::default()
+            },
+            T,
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .url,
+        "https://one.example/moved"
+    );
+    let at_one = queue(s, &a, &[&one_b, &one_a, &moved], T).await;
+    let at_two = queue(s, &a, &[&two], T).await;
+
+    let skip_one = ClaimSkip {
+        webhooks: Vec::new(),
+        hosts: vec!["one.example:443".into()],
+    };
+    assert_eq!(s.next_due_at_except(&skip_one).await.unwrap(), Some(T));
+    let claimed = s.claim_due(T, LEASE, 10, &skip_one, "t").await.unwrap();
+    assert_eq!(ids(&claimed), delivery_ids(&[&at_two]));
+    assert_eq!(
+        claimed[0].target.as_ref().unwrap().host,
+        "two.example:443",
+        "a claim says which host each delivery goes to"
+    );
+    // What is left is all at the skipped host: the next due time is the lease's end.
+    assert_eq!(
+        s.next_due_at_except(&skip_one).await.unwrap(),
+        Some(T + LEASE)
+    );
+    assert!(
+        s.claim_due(T, LEASE, 10, &skip_one, "t")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Skipping hosts and webhooks together.
+    let skip_both = ClaimSkip {
+        webhooks: vec![one_a.id.clone()],
+        hosts: vec!["elsewhere.example:443".into()],
+    };
+    let claimed = s.claim_due(T, LEASE, 10, &skip_both, "t").await.unwrap();
+    assert_eq!(
+        claimed
+            .iter()
+            .map(|d| d.webhook_id.clone())
+            .collect::<BTreeSet<_>>(),
+        BTreeSet::from([one_b.id.clone(), moved.id.clone()])
+    );
+    for d in &claimed {
+        assert_eq!(d.target.as_ref().unwrap().host, "one.example:443");
+    }
+    let rest = claim(s, T, 10, &[], "t").await;
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].webhook_id, one_a.id);
+    assert_eq!(
+        ids(&claimed)
+            .union(&ids(&rest))
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        delivery_ids(&[&at_one])
+    );
+}
+
+async fn claim_finds_deliveries_behind_many_skipped_ones(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let busy = webhook_at(s, &a, "https://busy.example/").await;
+    let other = webhook_at(s, &a, "https://other.example/").await;
+    // More deliveries for the skipped host, due first, than a claim looks at in order.
+    for n in 0..20 {
+        queue(s, &a, &[&busy], T + n).await;
+    }
+    let behind = queue(s, &a, &[&other], T + 20).await;
+    let later = queue(s, &a, &[&other], T + 21).await;
+    let skip_busy = ClaimSkip {
+        webhooks: Vec::new(),
+        hosts: vec!["busy.example:443".into()],
+    };
+    let claimed = s
+        .claim_due(T + 30, LEASE, 1, &skip_busy, "t")
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&claimed),
+        delivery_ids(&[&behind]),
+        "the oldest not skipped"
+    );
+    let skip_webhook = ClaimSkip {
+        webhooks: vec![busy.id.clone()],
+        hosts: Vec::new(),
+    };
+    let claimed = s
+        .claim_due(T + 30, LEASE, 5, &skip_webhook, "t")
+        .await
+        .unwrap();
+    assert_eq!(ids(&claimed), delivery_ids(&[&later]));
+    assert_eq!(claim(s, T + 30, 100, &[], "t").await.len(), 20);
+}
+
+async fn migrate_fills_in_the_host_of_older_webhooks(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let w1 = webhook_at(s, &a, "http://Old.Example:8080/x").await;
+    let w2 = webhook_at(s, &a, "https://old.example/y").await;
+    let d1 = queue(s, &a, &[&w1], T).await;
+    let d2 = queue(s, &a, &[&w2], T).await;
+    assert_eq!(forget_webhook_hosts(s).await.unwrap(), 2);
+
+    s.migrate().await.unwrap();
+    // Migrating again, as every node of a cluster does at start, changes nothing.
+    db.open().await.migrate().await.unwrap();
+    let skip = ClaimSkip {
+        webhooks: Vec::new(),
+        hosts: vec!["old.example:8080".into()],
+    };
+    let claimed = s.claim_due(T, LEASE, 10, &skip, "t").await.unwrap();
+    assert_eq!(ids(&claimed), delivery_ids(&[&d2]));
+    assert_eq!(claimed[0].target.as_ref().unwrap().host, "old.example:443");
+    let rest = claim(s, T, 10, &[], "t").await;
+    assert_eq!(ids(&rest), delivery_ids(&[&d1]));
+    assert_eq!(rest[0].target.as_ref().unwrap().host, "old.example:8080");
 }
 
 async fn claim_lease_blocks_others_until_it_expires(db: Db) {
@@ -1605,7 +1764,7 @@ async fn concurrent_claimers_never_claim_one_delivery_twice(db: Db) {
             let mut mine = Vec::new();
             loop {
                 let claimed = store
-                    .claim_due(T + 100, LEASE, 7, &[], &token)
+                    .claim_due(T + 100, LEASE, 7, &ClaimSkip::default(), &token)
                     .await
                     .unwrap();
                 if claimed.is_empty() {
@@ -1914,11 +2073,20 @@ async fn postgres_migrations_are_safe_when_nodes_start_together() {
             }
             use sqlx::{Connection, Row};
             let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-            let row = sqlx::query("SELECT COUNT(*) AS n FROM _sqlx_migrations WHERE success")
-                .fetch_one(&mut conn)
-                .await
-                .unwrap();
-            assert_eq!(row.get::<i64, _>("n"), 1, "the migration was applied once");
+            let row = sqlx::query(
+                "SELECT COUNT(*) AS n, COUNT(DISTINCT version) AS versions FROM _sqlx_migrations WHERE success",
+            )
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+            let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+                .unwrap()
+                .count() as i64;
+            assert_eq!(
+                (row.get::<i64, _>("n"), row.get::<i64, _>("versions")),
+                (migrations, migrations),
+                "each migration was applied once"
+            );
             conn.close().await.unwrap();
             // Every node works on the migrated schema.
             for (i, store) in stores.iter().enumerate() {

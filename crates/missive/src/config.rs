@@ -24,6 +24,7 @@ struct RawConfig {
     delivery_retry_base_ms: Option<u64>,
     delivery_concurrency: Option<usize>,
     delivery_per_webhook_concurrency: Option<usize>,
+    delivery_per_host_concurrency: Option<usize>,
     webhook_limit: Option<u32>,
     signup_open: Option<bool>,
 }
@@ -52,6 +53,9 @@ pub struct Config {
     pub delivery_concurrency: usize,
     /// Deliveries in flight at once for one webhook, so a slow receiver cannot take every slot.
     pub per_webhook_concurrency: usize,
+    /// Deliveries in flight at once to one receiving host, over all the webhooks that
+    /// point at it, so a slow host behind many webhooks cannot take every slot either.
+    pub per_host_concurrency: usize,
     pub webhook_limit: u32,
     pub signup_open: bool,
 }
@@ -72,6 +76,10 @@ const ENV_KEYS: &[(&str, &str)] = &[
     (
         "MISSIVE_DELIVERY_PER_WEBHOOK_CONCURRENCY",
         "delivery_per_webhook_concurrency",
+    ),
+    (
+        "MISSIVE_DELIVERY_PER_HOST_CONCURRENCY",
+        "delivery_per_host_concurrency",
     ),
     ("MISSIVE_WEBHOOK_LIMIT", "webhook_limit"),
     ("MISSIVE_SIGNUP_OPEN", "signup_open"),
@@ -115,6 +123,7 @@ fn env_value(key: &str, value: &str) -> anyhow::Result<toml::Value> {
         | "delivery_retry_base_ms"
         | "delivery_concurrency"
         | "delivery_per_webhook_concurrency"
+        | "delivery_per_host_concurrency"
         | "webhook_limit" => {
             toml::Value::Integer(value.trim().parse().context("expected a whole number")?)
         }
@@ -205,6 +214,10 @@ impl RawConfig {
                 .delivery_per_webhook_concurrency
                 .unwrap_or(16)
                 .clamp(1, concurrency),
+            per_host_concurrency: self
+                .delivery_per_host_concurrency
+                .unwrap_or(64)
+                .clamp(1, concurrency),
             webhook_limit: self.webhook_limit.unwrap_or(3),
             signup_open: self.signup_open.unwrap_or(true),
         })
@@ -233,6 +246,27 @@ mod tests {
         );
         assert_eq!(config.webhook_limit, 3);
         assert!(config.network_policy.allowed_private.is_empty());
+        assert_eq!(
+            (
+                config.delivery_concurrency,
+                config.per_webhook_concurrency,
+                config.per_host_concurrency
+            ),
+            (256, 16, 64)
+        );
+    }
+
+    #[test]
+    fn concurrency_caps_are_at_least_one_and_at_most_the_total() {
+        let env = |k: &str| match k {
+            "MISSIVE_DELIVERY_CONCURRENCY" => Some("32".to_owned()),
+            "MISSIVE_DELIVERY_PER_WEBHOOK_CONCURRENCY" => Some("0".to_owned()),
+            "MISSIVE_DELIVERY_PER_HOST_CONCURRENCY" => Some("1000".to_owned()),
+            _ => None,
+        };
+        let config = Config::load(None, env).unwrap();
+        assert_eq!(config.per_webhook_concurrency, 1);
+        assert_eq!(config.per_host_concurrency, 32);
     }
 
     #[test]

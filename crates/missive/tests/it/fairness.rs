@@ -1,11 +1,11 @@
-//! Fairness: a receiver that never answers holds only its own webhook's slots; other
-//! webhooks' deliveries go out at once.
+//! Fairness: a receiver that never answers holds only its own webhook's slots, and a
+//! host behind many webhooks only its host's; other webhooks' deliveries go out at once.
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::{Answer, TestApp, TestReceiver};
+use crate::support::{Answer, Received, TestApp, TestReceiver};
 
 #[tokio::test]
 async fn a_hanging_receiver_does_not_delay_other_webhooks() {
@@ -43,15 +43,88 @@ async fn a_hanging_receiver_does_not_delay_other_webhooks() {
         "{}",
         hanging.received().len()
     );
-    let mut worst = Duration::ZERO;
-    for (i, r) in got_alice.iter().enumerate() {
-        worst = worst.max(r.at.saturating_duration_since(sent[2 * i]));
-    }
-    for (i, r) in got_bob.iter().enumerate() {
-        worst = worst.max(r.at.saturating_duration_since(sent[2 * i + 1]));
-    }
+    let worst = worst_delay(&sent, &got_alice, &got_bob);
     assert!(
         worst < Duration::from_millis(250),
         "the worst healthy delivery took {worst:?}"
     );
+}
+
+#[tokio::test]
+async fn a_hanging_host_behind_many_webhooks_holds_only_its_host_cap() {
+    // Twelve webhooks of three users at one host that never answers could hold 48
+    // slots by the per-webhook cap alone, more than the 32 there are.
+    let app = TestApp::spawn_with(&[
+        ("MISSIVE_DELIVERY_TIMEOUT_MS", "10000"),
+        ("MISSIVE_DELIVERY_CONCURRENCY", "32"),
+        ("MISSIVE_DELIVERY_PER_WEBHOOK_CONCURRENCY", "4"),
+        ("MISSIVE_DELIVERY_PER_HOST_CONCURRENCY", "8"),
+        ("MISSIVE_WEBHOOK_LIMIT", "5"),
+    ])
+    .await;
+    let healthy = TestReceiver::start().await;
+    let hanging = TestReceiver::start().await;
+    hanging.answer_always(Answer::Hang);
+    let mut posters = Vec::new();
+    for name in ["alice", "bob", "carol"] {
+        let (_, token) = app.signup(name).await;
+        for n in 0..4 {
+            app.create_webhook(&token, &hanging.url(&format!("{name}/{n}")), &["note"], "")
+                .await;
+        }
+        posters.push(token);
+    }
+    // One of them also has a healthy webhook, and so has a fourth user.
+    let (_, dave) = app.signup("dave").await;
+    app.create_webhook(&posters[0], &healthy.url("alice"), &["note"], "")
+        .await;
+    app.create_webhook(&dave, &healthy.url("dave"), &["note"], "")
+        .await;
+
+    // Enough notes for every hanging webhook to be far past its cap (alice's get theirs
+    // from the notes below).
+    for n in 0..12 {
+        app.post_note(&posters[1 + n % 2], json!({ "text": format!("h{n}") }))
+            .await;
+    }
+    const NOTES: usize = 20;
+    let mut sent = Vec::new();
+    for n in 0..NOTES {
+        let who = if n % 2 == 0 { &posters[0] } else { &dave };
+        app.post_note(who, json!({ "text": format!("n{n}") })).await;
+        sent.push(Instant::now());
+    }
+    let got_alice = healthy
+        .wait_for("alice", NOTES / 2, Duration::from_secs(5))
+        .await;
+    let got_dave = healthy
+        .wait_for("dave", NOTES / 2, Duration::from_secs(5))
+        .await;
+    let worst = worst_delay(&sent, &got_alice, &got_dave);
+    assert!(
+        worst < Duration::from_millis(250),
+        "the worst healthy delivery took {worst:?}"
+    );
+    // The hanging host holds exactly its cap: none of its requests has ended (the
+    // timeout is 10 s), so every one it got is still open.
+    assert_eq!(hanging.received().len(), 8);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        hanging.received().len(),
+        8,
+        "never more than the host's cap"
+    );
+}
+
+/// The longest time from posting a note to its delivery, for notes posted in turns by two
+/// users (`sent[i]`: when note `i` was posted; the first user posted the even ones) whose
+/// deliveries are `first` and `second`, in order.
+fn worst_delay(sent: &[Instant], first: &[Received], second: &[Received]) -> Duration {
+    let first = first.iter().zip(sent.iter().step_by(2));
+    let second = second.iter().zip(sent.iter().skip(1).step_by(2));
+    first
+        .chain(second)
+        .map(|(r, at)| r.at.saturating_duration_since(*at))
+        .max()
+        .unwrap_or_default()
 }

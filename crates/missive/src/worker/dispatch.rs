@@ -1,0 +1,178 @@
+//! The dispatcher: claims due deliveries in batches, leaving out the webhooks and hosts
+//! at their cap, and hands them to the `Launcher`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use missive_store::{ClaimSkip, Finished};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::ctx::{Ctx, now_ms};
+use crate::worker::launch::Launcher;
+use crate::worker::{lease_ms, log_store_error};
+
+/// The most deliveries claimed in one query.
+const CLAIM_BATCH: usize = 256;
+/// Under a backlog, the fewest free slots worth a claim…
+const CLAIM_LOW_WATER: usize = 64;
+/// …unless no slot freed for this long.
+const CLAIM_GATHER: Duration = Duration::from_millis(1);
+/// How long the dispatcher sleeps at most when nothing wakes it.
+const POLL_FALLBACK: Duration = Duration::from_secs(2);
+
+pub(super) async fn dispatch(
+    ctx: Arc<Ctx>,
+    shutdown: CancellationToken,
+    finished: mpsc::UnboundedSender<Finished>,
+    retry_hint: Arc<AtomicI64>,
+) {
+    let launcher = Launcher::new(ctx.clone(), finished);
+    let lease_token = uuid::Uuid::new_v4().to_string();
+    let mut failures = 0u32;
+    let low_water = (ctx.config.delivery_concurrency / 4).clamp(1, CLAIM_LOW_WATER);
+    // The last claim took all it asked for: more deliveries are waiting.
+    let mut backlogged = false;
+    // When the next delivery not yet claimed becomes due, as last read.
+    let mut next_due: Option<i64> = None;
+    // What the last claim that found nothing left out, and whether the dispatcher woke
+    // since only because a webhook or host got a slot back.
+    let mut skipped_when_idle: Option<ClaimSkip> = None;
+    let mut woke_for_a_cap = false;
+    while !shutdown.is_cancelled() {
+        launcher.start_parked();
+        if std::mem::take(&mut woke_for_a_cap)
+            && skipped_when_idle.as_ref() == Some(&launcher.in_flight.saturated())
+        {
+            // The slot went to a parked delivery: the same webhooks and hosts are at
+            // their cap as when the queue had nothing else, so a claim would find
+            // nothing either. Under a load that keeps a host at its cap, that is a claim
+            // and a read saved per delivery.
+            match wait(&ctx, &launcher, &shutdown, &retry_hint, next_due).await {
+                Wake::Claim => {}
+                Wake::CapFreed => woke_for_a_cap = true,
+                Wake::Shutdown => break,
+            }
+            continue;
+        }
+        skipped_when_idle = None;
+        let free = launcher.slots.available_permits().min(CLAIM_BATCH);
+        if free == 0 {
+            tokio::select! {
+                _ = launcher.slot_freed.notified() => {}
+                _ = shutdown.cancelled() => break,
+            }
+            continue;
+        }
+        if backlogged && free < low_water {
+            // Claiming each slot as it frees would cost a write transaction per delivery
+            // under a backlog; gather a batch, but never wait long for one.
+            tokio::select! {
+                _ = launcher.slot_freed.notified() => continue,
+                _ = tokio::time::sleep(CLAIM_GATHER) => {}
+                _ = shutdown.cancelled() => break,
+            }
+        }
+        let free = launcher.slots.available_permits().min(CLAIM_BATCH);
+        let skip = launcher.in_flight.saturated();
+        let claimed = match ctx
+            .store
+            .claim_due(now_ms(), lease_ms(&ctx), free as i64, &skip, &lease_token)
+            .await
+        {
+            Ok(claimed) => {
+                failures = 0;
+                claimed
+            }
+            Err(e) => {
+                // The database is down or failing: back off, then try again.
+                failures += 1;
+                let delay = Duration::from_millis((100u64 << failures.min(6)).min(5000));
+                log_store_error(&e, "claiming deliveries failed");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = shutdown.cancelled() => break,
+                }
+                continue;
+            }
+        };
+        let full_batch = claimed.len() == free;
+        let claimed_none = claimed.is_empty();
+        backlogged = full_batch;
+        for delivery in claimed {
+            launcher.place(delivery);
+        }
+        if full_batch {
+            continue;
+        }
+        // Everything due was claimed, except for the webhooks and hosts at their cap.
+        // What becomes due later is a retry (the recorder leaves a hint), an expired
+        // lease, or a new commit (which wakes us). So the next due time is read from the
+        // database only after a claim that found nothing, not once more per claim, and
+        // without the skipped webhooks and hosts: their due deliveries would make the
+        // dispatcher poll without pause (they are claimed when one of their slots frees).
+        if claimed_none {
+            let skip = launcher.in_flight.saturated();
+            next_due = match ctx.store.next_due_at_except(&skip).await {
+                Ok(due) => due,
+                Err(e) => {
+                    log_store_error(&e, "reading the next due time failed");
+                    None
+                }
+            };
+            skipped_when_idle = Some(skip);
+        }
+        next_due = next_due.filter(|due| *due > now_ms() || claimed_none);
+        match wait(&ctx, &launcher, &shutdown, &retry_hint, next_due).await {
+            Wake::Claim => {}
+            Wake::CapFreed => woke_for_a_cap = true,
+            Wake::Shutdown => break,
+        }
+    }
+    launcher.close();
+}
+
+/// Why the dispatcher stopped waiting.
+enum Wake {
+    /// Deliveries were committed, or may have become due: claim.
+    Claim,
+    /// A webhook or host at its cap got a slot back.
+    CapFreed,
+    Shutdown,
+}
+
+/// Waits until there may be something to claim: a commit, the next due time or retry,
+/// a webhook or host at its cap getting a slot back, or a parked delivery's deadline.
+async fn wait(
+    ctx: &Ctx,
+    launcher: &Launcher,
+    shutdown: &CancellationToken,
+    retry_hint: &AtomicI64,
+    next_due: Option<i64>,
+) -> Wake {
+    let hint = retry_hint.swap(i64::MAX, Ordering::Relaxed);
+    let now = now_ms();
+    let wake_at = next_due.map_or(hint, |due| due.min(hint));
+    let mut sleep =
+        Duration::from_millis((wake_at.saturating_sub(now)).max(0) as u64).min(POLL_FALLBACK);
+    if let Some(deadline) = launcher.next_park_deadline() {
+        sleep = sleep.min(deadline.saturating_duration_since(Instant::now()));
+    }
+    if sleep.is_zero() {
+        // Keep the hint for after the next claim.
+        retry_hint.fetch_min(hint, Ordering::Relaxed);
+        return Wake::Claim;
+    }
+    tokio::select! {
+        _ = ctx.deliveries_committed.notified() => Wake::Claim,
+        // Not any freed slot: with a webhook at its cap, each healthy delivery that
+        // finished would otherwise cost a claim that finds nothing. Listened to even
+        // when nothing is at its cap now: a cap may have been left between the claim
+        // and this wait, and its deliveries, skipped by the claim, wait for this.
+        _ = launcher.cap_freed.notified() => Wake::CapFreed,
+        _ = tokio::time::sleep(sleep) => Wake::Claim,
+        _ = shutdown.cancelled() => Wake::Shutdown,
+    }
+}

@@ -1,0 +1,213 @@
+//! The deliveries in flight per webhook and per receiving host, and the caps on them
+//! (DESIGN invariant 5), shared by the dispatcher and the send tasks.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use missive_store::{ClaimSkip, ClaimedDelivery};
+
+/// Deliveries in flight per webhook and per receiving host, shared by the dispatcher
+/// and the send tasks.
+pub struct InFlight {
+    caps: Caps,
+    counts: Mutex<Counts>,
+}
+
+/// The most deliveries in flight at once for one webhook and for one host.
+#[derive(Clone, Copy)]
+pub struct Caps {
+    pub per_webhook: usize,
+    pub per_host: usize,
+}
+
+#[derive(Default)]
+struct Counts {
+    per_webhook: HashMap<String, usize>,
+    per_host: HashMap<String, usize>,
+}
+
+/// Where a delivery takes its slots: its webhook, and its host unless it will not be
+/// sent (its webhook is gone or switched off).
+pub struct SlotKey {
+    webhook_id: String,
+    host: Option<String>,
+}
+
+impl SlotKey {
+    pub fn of(delivery: &ClaimedDelivery) -> SlotKey {
+        SlotKey {
+            webhook_id: delivery.webhook_id.clone(),
+            host: delivery
+                .target
+                .as_ref()
+                .filter(|t| t.active)
+                .map(|t| t.host.clone()),
+        }
+    }
+
+    /// The host whose slots this takes; `""` for a delivery that will not be sent.
+    pub fn host(&self) -> &str {
+        self.host.as_deref().unwrap_or("")
+    }
+}
+
+impl InFlight {
+    pub fn new(caps: Caps) -> InFlight {
+        InFlight {
+            caps,
+            counts: Mutex::default(),
+        }
+    }
+
+    fn counts(&self) -> std::sync::MutexGuard<'_, Counts> {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The webhooks and hosts at their cap, for the claim to leave out, in order.
+    pub fn saturated(&self) -> ClaimSkip {
+        let counts = self.counts();
+        let full = |map: &HashMap<String, usize>, cap: usize| {
+            let mut keys: Vec<String> = map
+                .iter()
+                .filter(|(_, n)| **n >= cap)
+                .map(|(key, _)| key.clone())
+                .collect();
+            keys.sort_unstable();
+            keys
+        };
+        ClaimSkip {
+            webhooks: full(&counts.per_webhook, self.caps.per_webhook),
+            hosts: full(&counts.per_host, self.caps.per_host),
+        }
+    }
+
+    /// Whether `host` (a `SlotKey::host`) has no slot left.
+    pub fn host_saturated(&self, host: &str) -> bool {
+        let counts = self.counts();
+        counts
+            .per_host
+            .get(host)
+            .is_some_and(|n| *n >= self.caps.per_host)
+    }
+
+    /// Takes a slot for the delivery if its webhook and its host both have one left.
+    pub fn try_take(&self, key: &SlotKey) -> bool {
+        let mut counts = self.counts();
+        let webhook = counts.per_webhook.get(&key.webhook_id).copied();
+        let host = key
+            .host
+            .as_ref()
+            .and_then(|h| counts.per_host.get(h).copied());
+        if webhook.unwrap_or(0) >= self.caps.per_webhook || host.unwrap_or(0) >= self.caps.per_host
+        {
+            return false;
+        }
+        *counts
+            .per_webhook
+            .entry(key.webhook_id.clone())
+            .or_insert(0) += 1;
+        if let Some(host) = &key.host {
+            *counts.per_host.entry(host.clone()).or_insert(0) += 1;
+        }
+        true
+    }
+
+    /// Gives the slots back; true if the webhook or the host was at its cap (and so
+    /// skipped by the claims until now).
+    pub fn release(&self, key: &SlotKey) -> bool {
+        let mut counts = self.counts();
+        let webhook_was_full = release_one(
+            &mut counts.per_webhook,
+            &key.webhook_id,
+            self.caps.per_webhook,
+        );
+        let host_was_full = key
+            .host
+            .as_ref()
+            .is_some_and(|host| release_one(&mut counts.per_host, host, self.caps.per_host));
+        webhook_was_full || host_was_full
+    }
+}
+
+/// Takes one from `map[key]`, forgetting keys that reach zero; true if it was at `cap`.
+fn release_one(map: &mut HashMap<String, usize>, key: &str, cap: usize) -> bool {
+    let Some(n) = map.get_mut(key) else {
+        return false;
+    };
+    let was_full = *n >= cap;
+    *n -= 1;
+    if *n == 0 {
+        map.remove(key);
+    }
+    was_full
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(webhook: &str, host: Option<&str>) -> SlotKey {
+        SlotKey {
+            webhook_id: webhook.to_owned(),
+            host: host.map(str::to_owned),
+        }
+    }
+
+    fn in_flight() -> InFlight {
+        InFlight::new(Caps {
+            per_webhook: 2,
+            per_host: 3,
+        })
+    }
+
+    #[test]
+    fn a_webhook_takes_at_most_its_cap() {
+        let slots = in_flight();
+        let a = key("a", Some("h:443"));
+        assert!(slots.try_take(&a));
+        assert!(slots.try_take(&a));
+        assert!(!slots.try_take(&a));
+        assert_eq!(slots.saturated().webhooks, ["a"]);
+        assert!(slots.saturated().hosts.is_empty());
+        assert!(slots.release(&a), "a was at its cap");
+        assert!(!slots.release(&a));
+        assert_eq!(slots.saturated(), ClaimSkip::default());
+    }
+
+    #[test]
+    fn the_webhooks_of_one_host_share_its_cap() {
+        let slots = in_flight();
+        let (a, b, c) = (
+            key("a", Some("h:443")),
+            key("b", Some("h:443")),
+            key("c", Some("other:443")),
+        );
+        assert!(slots.try_take(&a));
+        assert!(slots.try_take(&a));
+        assert!(slots.try_take(&b));
+        assert!(!slots.try_take(&b), "the host is at its cap");
+        assert!(slots.try_take(&c), "another host is not");
+        assert!(slots.host_saturated("h:443"));
+        assert_eq!(
+            slots.saturated(),
+            ClaimSkip {
+                webhooks: vec!["a".into()],
+                hosts: vec!["h:443".into()],
+            }
+        );
+        assert!(slots.release(&b), "the host was at its cap");
+        assert!(!slots.host_saturated("h:443"));
+        assert!(slots.try_take(&b));
+    }
+
+    #[test]
+    fn a_delivery_that_will_not_be_sent_takes_no_host_slot() {
+        let slots = in_flight();
+        // Four at once, more than the host cap of three: only the webhook caps count.
+        for webhook in ["gone", "off", "gone", "off"] {
+            assert!(slots.try_take(&key(webhook, None)));
+        }
+        assert!(slots.saturated().hosts.is_empty());
+        assert!(!slots.host_saturated(""));
+    }
+}

@@ -1,0 +1,224 @@
+//! Starting deliveries: each claimed delivery is sent in a task of its own once the
+//! total, its webhook and its host all have a slot; until then it is parked. Shared by
+//! the dispatcher, which places what it claims, and the send tasks, which hand the slot
+//! they free straight to a delivery parked for the same host: waiting for the
+//! dispatcher, busy claiming, would leave the slot idle meanwhile.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use missive_store::{ClaimedDelivery, Finished};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::time::Instant;
+
+use crate::ctx::Ctx;
+use crate::worker::deliver::{deliver, release};
+use crate::worker::in_flight::{Caps, InFlight, SlotKey};
+
+/// The most claimed deliveries kept waiting for a slot of their webhook or host.
+const PARKED_MAX: usize = 1024;
+/// How long a claimed delivery waits for a slot at most (less if the timeout is shorter).
+const PARK_LIMIT: Duration = Duration::from_secs(1);
+
+pub(super) struct Launcher {
+    ctx: Arc<Ctx>,
+    finished: mpsc::UnboundedSender<Finished>,
+    /// One permit per delivery in flight, over all webhooks.
+    pub slots: Arc<Semaphore>,
+    pub in_flight: InFlight,
+    /// A delivery finished: its slot is free.
+    pub slot_freed: Notify,
+    /// A webhook or host at its cap got a slot back.
+    pub cap_freed: Notify,
+    parked: Mutex<Parking>,
+    /// Short enough that a parked delivery starts well within its lease.
+    park_limit: Duration,
+    /// Shutting down: parked deliveries are handed back, not started.
+    closed: AtomicBool,
+}
+
+/// A claimed delivery whose webhook or host was at its cap. It waits for a slot rather
+/// than going straight back to the queue: while a busy host stays at its cap, handing
+/// back every delivery claimed past it would cost a write each and the claim again. One
+/// still without a slot at `until` is handed back, so that a hanging host's deliveries
+/// do not sit here, their lease running, through its timeouts; the claims skip that
+/// host until it has a slot again.
+struct Parked {
+    delivery: ClaimedDelivery,
+    key: SlotKey,
+    until: Instant,
+}
+
+/// The parked deliveries by host, oldest claim first.
+#[derive(Default)]
+struct Parking {
+    by_host: HashMap<String, VecDeque<Parked>>,
+    len: usize,
+}
+
+impl Launcher {
+    pub fn new(ctx: Arc<Ctx>, finished: mpsc::UnboundedSender<Finished>) -> Arc<Launcher> {
+        let config = &ctx.config;
+        Arc::new(Launcher {
+            slots: Arc::new(Semaphore::new(config.delivery_concurrency)),
+            in_flight: InFlight::new(Caps {
+                per_webhook: config.per_webhook_concurrency,
+                per_host: config.per_host_concurrency,
+            }),
+            slot_freed: Notify::new(),
+            cap_freed: Notify::new(),
+            parked: Mutex::default(),
+            park_limit: PARK_LIMIT.min(config.delivery_timeout),
+            closed: AtomicBool::new(false),
+            finished,
+            ctx,
+        })
+    }
+
+    fn parking(&self) -> MutexGuard<'_, Parking> {
+        self.parked.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts a delivery just claimed, or parks it if its webhook or host is at its cap.
+    pub fn place(self: &Arc<Self>, delivery: ClaimedDelivery) {
+        let key = SlotKey::of(&delivery);
+        if let Some(permit) = self.take_slot(&key) {
+            self.spawn(delivery, key, permit);
+            return;
+        }
+        let mut parking = self.parking();
+        if parking.len >= PARKED_MAX {
+            drop(parking);
+            let _ = self.finished.send(release(&delivery));
+            return;
+        }
+        let until = Instant::now() + self.park_limit;
+        parking.len += 1;
+        parking
+            .by_host
+            .entry(key.host().to_owned())
+            .or_default()
+            .push_back(Parked {
+                delivery,
+                key,
+                until,
+            });
+    }
+
+    /// Starts the deliveries parked for `host` that have a slot now, oldest first, and
+    /// hands back those that waited too long.
+    pub fn start_parked_for(self: &Arc<Self>, host: &str) {
+        let mut parking = self.parking();
+        let Some(queue) = parking.by_host.remove(host) else {
+            return;
+        };
+        let (kept, left) = self.start_from(queue, Instant::now());
+        parking.len -= left;
+        if !kept.is_empty() {
+            parking.by_host.insert(host.to_owned(), kept);
+        }
+    }
+
+    /// `start_parked_for` every host.
+    pub fn start_parked(self: &Arc<Self>) {
+        let mut parking = self.parking();
+        let now = Instant::now();
+        let hosts: Vec<String> = parking.by_host.keys().cloned().collect();
+        for host in hosts {
+            let Some(queue) = parking.by_host.remove(&host) else {
+                continue;
+            };
+            let (kept, left) = self.start_from(queue, now);
+            parking.len -= left;
+            if !kept.is_empty() {
+                parking.by_host.insert(host, kept);
+            }
+        }
+    }
+
+    /// Goes through one host's queue in order; returns what still waits, and how many
+    /// left the queue (sent, or handed back to the database). Stops at the first
+    /// delivery that finds the host at its cap or no slot left at all, so that handing
+    /// on a slot costs a step or two, not one per delivery parked.
+    fn start_from(
+        self: &Arc<Self>,
+        mut queue: VecDeque<Parked>,
+        now: Instant,
+    ) -> (VecDeque<Parked>, usize) {
+        let closed = self.closed.load(Ordering::Relaxed);
+        let mut left = 0;
+        // In claim order, so those that waited too long are at the front.
+        while let Some(parked) = queue.pop_front() {
+            if closed || parked.until <= now {
+                let _ = self.finished.send(release(&parked.delivery));
+                left += 1;
+            } else {
+                queue.push_front(parked);
+                break;
+            }
+        }
+        let mut kept = VecDeque::new();
+        while let Some(parked) = queue.pop_front() {
+            if let Some(permit) = self.take_slot(&parked.key) {
+                self.spawn(parked.delivery, parked.key, permit);
+                left += 1;
+                continue;
+            }
+            let host_full = self.slots.available_permits() == 0
+                || self.in_flight.host_saturated(parked.key.host());
+            kept.push_back(parked);
+            if host_full {
+                break;
+            }
+        }
+        kept.extend(queue);
+        (kept, left)
+    }
+
+    pub fn next_park_deadline(&self) -> Option<Instant> {
+        let parking = self.parking();
+        parking
+            .by_host
+            .values()
+            .filter_map(|queue| queue.iter().map(|p| p.until).min())
+            .min()
+    }
+
+    /// Hands every parked delivery back, due at once, and parks nothing more (shutdown).
+    pub fn close(self: &Arc<Self>) {
+        self.closed.store(true, Ordering::Relaxed);
+        self.start_parked();
+    }
+
+    /// Takes a slot of the total, of the webhook and of the host, if all have one left.
+    fn take_slot(&self, key: &SlotKey) -> Option<OwnedSemaphorePermit> {
+        let permit = self.slots.clone().try_acquire_owned().ok()?;
+        self.in_flight.try_take(key).then_some(permit)
+    }
+
+    /// Sends the delivery in a task of its own, in the slots taken for it.
+    fn spawn(
+        self: &Arc<Self>,
+        delivery: ClaimedDelivery,
+        key: SlotKey,
+        permit: OwnedSemaphorePermit,
+    ) {
+        let launcher = self.clone();
+        tokio::spawn(async move {
+            let outcome = deliver(&launcher.ctx, delivery).await;
+            let _ = launcher.finished.send(outcome);
+            let was_full = launcher.in_flight.release(&key);
+            drop(permit);
+            // Hand the slot on to a delivery parked for the same host at once. The
+            // dispatcher is told too: the slot may have been the webhook's, and the
+            // delivery that took it another webhook's.
+            launcher.start_parked_for(key.host());
+            if was_full {
+                launcher.cap_freed.notify_one();
+            }
+            launcher.slot_freed.notify_one();
+        });
+    }
+}
