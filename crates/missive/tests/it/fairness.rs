@@ -128,3 +128,72 @@ fn worst_delay(sent: &[Instant], first: &[Received], second: &[Received]) -> Dur
         .max()
         .unwrap_or_default()
 }
+
+#[tokio::test]
+async fn a_slow_host_at_its_cap_gets_every_delivery_once_and_never_more_at_once() {
+    // Two slots for the host and 150 ms per answer: 30 deliveries take over two
+    // seconds, so many wait past the one second a claimed delivery is kept for a slot,
+    // go back to the queue and are claimed again. None may be lost, sent twice, or
+    // counted as an attempt.
+    let app = TestApp::spawn_with(&[
+        ("MISSIVE_DELIVERY_TIMEOUT_MS", "2000"),
+        ("MISSIVE_DELIVERY_PER_HOST_CONCURRENCY", "2"),
+        ("MISSIVE_DELIVERY_MAX_ATTEMPTS", "1"),
+    ])
+    .await;
+    let slow = TestReceiver::start().await;
+    const ANSWER_MS: u64 = 150;
+    slow.answer_always(Answer::Delay(200, ANSWER_MS));
+    let mut users = Vec::new();
+    for name in ["alice", "bob", "carol"] {
+        let (_, token) = app.signup(name).await;
+        app.create_webhook(&token, &slow.url(name), &["note"], "")
+            .await;
+        users.push(token);
+    }
+    const NOTES: usize = 30;
+    for n in 0..NOTES {
+        app.post_note(&users[n % 3], json!({ "text": format!("n{n}") }))
+            .await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while slow.received().len() < NOTES {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {NOTES} deliveries arrived",
+            slow.received().len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let received = slow.received();
+    let event_ids: std::collections::BTreeSet<&str> = received
+        .iter()
+        .map(|r| r.body["eventId"].as_str().unwrap())
+        .collect();
+    assert_eq!(event_ids.len(), NOTES, "every delivery once");
+    // A request starts only when one of the two before it has been answered.
+    for r in &received {
+        let window = Duration::from_millis(ANSWER_MS - 20);
+        let overlapping = received
+            .iter()
+            .filter(|o| o.at <= r.at && r.at.duration_since(o.at) < window)
+            .count();
+        assert!(overlapping <= 2, "{overlapping} requests in flight at once");
+    }
+    slow.expect_no_more("alice", NOTES / 3, Duration::from_millis(300))
+        .await;
+    // Handed back without an attempt: every delivery succeeded at its only attempt.
+    let metrics = reqwest::get(format!("{}/metrics", app.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "missive_deliveries{state=\"succeeded\"} 30",
+        "missive_deliveries{state=\"failed\"} 0",
+        "missive_deliveries{state=\"pending\"} 0",
+    ] {
+        assert!(metrics.contains(line), "{line} not in:\n{metrics}");
+    }
+}
