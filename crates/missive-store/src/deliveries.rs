@@ -56,19 +56,19 @@ impl ClaimSkip {
         self.webhooks.is_empty() && self.hosts.is_empty()
     }
 
-    /// The conditions on `d.webhook_id` that leave these out, numbering the parameters
+    /// The conditions on a webhook `w` that leave these out, numbering the parameters
     /// from `$first`; `bind` binds them in order.
-    fn webhook_id_sql(&self, first: usize) -> String {
+    fn webhook_sql(&self, first: usize) -> String {
         let mut sql = String::new();
         if !self.webhooks.is_empty() {
             sql.push_str(&format!(
-                " AND d.webhook_id NOT IN ({})",
+                " AND w.id NOT IN ({})",
                 placeholders(first, self.webhooks.len())
             ));
         }
         if !self.hosts.is_empty() {
             sql.push_str(&format!(
-                " AND d.webhook_id NOT IN (SELECT id FROM webhooks WHERE host IN ({}))",
+                " AND w.host NOT IN ({})",
                 placeholders(first + self.webhooks.len(), self.hosts.len())
             ));
         }
@@ -91,22 +91,10 @@ impl ClaimSkip {
         if self.is_empty() {
             return format!("deliveries d WHERE d.state = 0{due}");
         }
-        let mut sql = format!(
-            "webhooks w CROSS JOIN deliveries d WHERE d.webhook_id = w.id AND d.state = 0{due}"
-        );
-        if !self.webhooks.is_empty() {
-            sql.push_str(&format!(
-                " AND w.id NOT IN ({})",
-                placeholders(first, self.webhooks.len())
-            ));
-        }
-        if !self.hosts.is_empty() {
-            sql.push_str(&format!(
-                " AND w.host NOT IN ({})",
-                placeholders(first + self.webhooks.len(), self.hosts.len())
-            ));
-        }
-        sql
+        format!(
+            "webhooks w CROSS JOIN deliveries d WHERE d.webhook_id = w.id AND d.state = 0{due}{}",
+            self.webhook_sql(first)
+        )
     }
 
     fn bind<'q>(
@@ -200,9 +188,9 @@ impl Store {
         // skipped (a backlog with one host at its cap)…
         let source = format!(
             "SELECT d.id FROM (SELECT id, webhook_id FROM deliveries WHERE state = 0 AND due_at <= $3 \
-             ORDER BY due_at LIMIT {} {lock}) d WHERE TRUE{} LIMIT $4",
+             ORDER BY due_at LIMIT {} {lock}) d CROSS JOIN webhooks w WHERE w.id = d.webhook_id{} LIMIT $4",
             limit.saturating_mul(CLAIM_WINDOW),
-            skip.webhook_id_sql(5)
+            skip.webhook_sql(5)
         );
         let mut claimed = self.claim(claim(source), limit).await?;
         let rest = limit - claimed.len() as i64;

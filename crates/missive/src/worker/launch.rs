@@ -111,14 +111,7 @@ impl Launcher {
     /// hands back those that waited too long.
     pub fn start_parked_for(self: &Arc<Self>, host: &str) {
         let mut parking = self.parking();
-        let Some(queue) = parking.by_host.remove(host) else {
-            return;
-        };
-        let (kept, left) = self.start_from(queue, Instant::now());
-        parking.len -= left;
-        if !kept.is_empty() {
-            parking.by_host.insert(host.to_owned(), kept);
-        }
+        self.go_through(&mut parking, host, Instant::now());
     }
 
     /// `start_parked_for` every host.
@@ -126,15 +119,19 @@ impl Launcher {
         let mut parking = self.parking();
         let now = Instant::now();
         let hosts: Vec<String> = parking.by_host.keys().cloned().collect();
-        for host in hosts {
-            let Some(queue) = parking.by_host.remove(&host) else {
-                continue;
-            };
-            let (kept, left) = self.start_from(queue, now);
-            parking.len -= left;
-            if !kept.is_empty() {
-                parking.by_host.insert(host, kept);
-            }
+        for host in &hosts {
+            self.go_through(&mut parking, host, now);
+        }
+    }
+
+    fn go_through(self: &Arc<Self>, parking: &mut Parking, host: &str, now: Instant) {
+        let Some(queue) = parking.by_host.remove(host) else {
+            return;
+        };
+        let (kept, left) = self.start_from(queue, now);
+        parking.len -= left;
+        if !kept.is_empty() {
+            parking.by_host.insert(host.to_owned(), kept);
         }
     }
 
