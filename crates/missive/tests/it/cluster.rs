@@ -88,16 +88,11 @@ async fn authors(nodes: &[ServerProcess], receiver: &TestReceiver) -> [Author; 2
         } else {
             &nodes[nodes.len() - 1]
         };
-        let me = node
-            .ok(
-                "signup",
-                json!({ "username": name, "password": "cluster-password" }),
-            )
-            .await;
-        let token = me["token"].as_str().unwrap().to_owned();
+        let token = node.signup(name).await;
         for (j, path) in paths.iter().enumerate() {
             let via = &nodes[(i + j) % nodes.len()];
-            via.ok("i/webhooks/create", json!({ "i": token, "name": path, "url": receiver.url(path), "on": ["note"], "secret": "s" })).await;
+            via.create_webhook(&token, &receiver.url(path), &["note"], "s")
+                .await;
         }
         out.push(Author {
             token,
@@ -365,23 +360,10 @@ async fn a_free_node_sends_at_once_what_a_busy_node_queued() {
         ];
         let mut busy = ServerProcess::start(&db_url, &dir, "busy", &busy_env);
         busy.wait_ready().await;
-        let alice = busy
-            .ok(
-                "signup",
-                json!({ "username": "alice", "password": "cluster-password" }),
-            )
+        let alice = busy.signup("alice").await;
+        busy.create_webhook(&alice, &receiver.url("hang"), &["note"], "")
             .await;
-        let alice = alice["token"].as_str().unwrap().to_owned();
-        busy.ok(
-            "i/webhooks/create",
-            json!({ "i": alice, "name": "h", "url": receiver.url("hang"), "on": ["note"] }),
-        )
-        .await;
-        busy.ok(
-            "notes/create",
-            json!({ "i": alice, "text": "blocks the only slot" }),
-        )
-        .await;
+        busy.post_note(&alice, "blocks the only slot").await;
         let deadline = Instant::now() + Duration::from_secs(10);
         while receiver.received().is_empty() {
             assert!(
@@ -393,31 +375,17 @@ async fn a_free_node_sends_at_once_what_a_busy_node_queued() {
 
         let mut free = ServerProcess::start(&db_url, &dir, "free", &[]);
         free.wait_ready().await;
-        let bob = free
-            .ok(
-                "signup",
-                json!({ "username": "bob", "password": "cluster-password" }),
-            )
+        let bob = free.signup("bob").await;
+        free.create_webhook(&bob, &receiver.url("fast"), &["note"], "")
             .await;
-        let bob = bob["token"].as_str().unwrap().to_owned();
-        free.ok(
-            "i/webhooks/create",
-            json!({ "i": bob, "name": "h", "url": receiver.url("fast"), "on": ["note"] }),
-        )
-        .await;
         // Let the free node settle into its idle wait.
         tokio::time::sleep(Duration::from_millis(500)).await;
 
         let mut latencies = Vec::new();
         for i in 0..8 {
-            let note = busy
-                .ok(
-                    "notes/create",
-                    json!({ "i": bob, "text": format!("note {i}") }),
-                )
-                .await;
+            let note = busy.post_note(&bob, &format!("note {i}")).await;
             let answered = Instant::now();
-            let id = note_id(&note);
+            let id = note["id"].as_str().unwrap().to_owned();
             let deadline = Instant::now() + Duration::from_secs(10);
             let hit = loop {
                 if let Some(hit) = receiver.received().into_iter().find(|h| h.note_id() == id) {

@@ -4,8 +4,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
 use crate::support::{Answer, ServerProcess, TestReceiver, free_port};
 
 /// The crash test's deliveries wait longer for an answer than the other tests' do.
@@ -22,26 +20,15 @@ async fn every_delivery_survives_kill_9_with_the_same_event_id() {
 
     let mut server = ServerProcess::start_on(port, &db, dir.path(), "before", TIMEOUT);
     server.wait_ready().await;
-    let me = server
-        .ok("signup", json!({ "username": "alice", "password": "pw" }))
-        .await;
-    let token = me["token"].as_str().unwrap().to_owned();
+    let token = server.signup("alice").await;
     server
-        .ok(
-            "i/webhooks/create",
-            json!({ "i": token, "name": "h", "url": receiver.url("crash"), "on": ["note"] }),
-        )
+        .create_webhook(&token, &receiver.url("crash"), &["note"], "")
         .await;
     const NOTES: usize = 40;
     let mut note_ids = BTreeSet::new();
     for n in 0..NOTES {
-        let note = server
-            .ok(
-                "notes/create",
-                json!({ "i": token, "text": format!("note {n}") }),
-            )
-            .await;
-        note_ids.insert(note["createdNote"]["id"].as_str().unwrap().to_owned());
+        let note = server.post_note(&token, &format!("note {n}")).await;
+        note_ids.insert(note["id"].as_str().unwrap().to_owned());
     }
     // At most the per-webhook cap (16) is in flight; the rest wait in the queue.
     let in_flight = receiver

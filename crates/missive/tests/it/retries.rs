@@ -1,5 +1,11 @@
 //! Outcomes and retries: what is retried, how often, and what `latestStatus` says;
 //! switching a webhook off or deleting it stops its pending retries; test sends.
+//!
+//! These tests keep real time rather than `tokio::time::pause`: a retry's due time is
+//! wall-clock milliseconds stored in the database (so that it survives a restart), which
+//! paused tokio time does not move, and the attempts go over real sockets to a real
+//! receiver. They shorten the backoff instead (`MISSIVE_DELIVERY_RETRY_BASE_MS` of 50 to
+//! 1000 ms); the backoff arithmetic itself is tested without waiting in `missive-core`.
 
 use std::time::Duration;
 

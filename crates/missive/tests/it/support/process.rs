@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{free_port, log, test_env};
 
@@ -121,6 +121,41 @@ impl ServerProcess {
             self.url
         );
         value
+    }
+
+    /// Signs up a user; returns their token.
+    pub async fn signup(&self, username: &str) -> String {
+        let me = self
+            .ok(
+                "signup",
+                json!({ "username": username, "password": "secret-password" }),
+            )
+            .await;
+        me["token"].as_str().unwrap().to_owned()
+    }
+
+    /// `notes/create` as the holder of `token`; returns the created note.
+    pub async fn post_note(&self, token: &str, text: &str) -> Value {
+        self.ok("notes/create", json!({ "i": token, "text": text }))
+            .await["createdNote"]
+            .clone()
+    }
+
+    /// `i/webhooks/create` as the holder of `token`; returns the webhook's id.
+    pub async fn create_webhook(
+        &self,
+        token: &str,
+        url: &str,
+        on: &[&str],
+        secret: &str,
+    ) -> String {
+        let hook = self
+            .ok(
+                "i/webhooks/create",
+                json!({ "i": token, "name": "hook", "url": url, "on": on, "secret": secret }),
+            )
+            .await;
+        hook["id"].as_str().unwrap().to_owned()
     }
 
     /// SIGKILL: no shutdown code runs, leases are left behind.
