@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use sqlx::Connection;
+use missive_store::testing::{drop_scratch_postgres, scratch_postgres_url};
 use tokio::process::{Child, Command};
 
 /// Where the database of each run comes from.
@@ -32,6 +32,7 @@ pub struct Missive {
     pub url: String,
     pid: u32,
     dir: tempfile::TempDir,
+    /// The PostgreSQL server's URL and the scratch database's, to drop it at the end.
     scratch: Option<(String, String)>,
 }
 
@@ -51,8 +52,10 @@ impl Launcher {
                 None,
             ),
             Database::Postgres { admin_url } => {
-                let (url, name) = create_scratch_database(admin_url).await?;
-                (url, Some((admin_url.clone(), name)))
+                let url = scratch_postgres_url(admin_url)
+                    .await
+                    .with_context(|| format!("cannot create a database on {admin_url}"))?;
+                (url.clone(), Some((admin_url.clone(), url)))
             }
         };
         let mut env: Vec<(String, String)> = vec![
@@ -183,8 +186,8 @@ impl Missive {
             let _ = self.child.start_kill();
             let _ = self.child.wait().await;
         }
-        if let Some((admin_url, name)) = self.scratch.take() {
-            drop_scratch_database(&admin_url, &name).await?;
+        if let Some((admin_url, url)) = self.scratch.take() {
+            drop_scratch_postgres(&admin_url, &url).await;
         }
         Ok(())
     }
@@ -194,36 +197,6 @@ fn status_kb(pid: u32, key: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with(key))?;
     line[key.len()..].split_whitespace().next()?.parse().ok()
-}
-
-/// Creates `missive_bench_<pid>_<n>` on the server of `admin_url`; returns its URL and name.
-async fn create_scratch_database(admin_url: &str) -> anyhow::Result<(String, String)> {
-    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let name = format!("missive_bench_{}_{n}", std::process::id());
-    let mut conn = sqlx::PgConnection::connect(admin_url)
-        .await
-        .with_context(|| format!("cannot connect to {admin_url}"))?;
-    // Two statements sent together would run as one transaction, which these refuse.
-    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name}"))
-        .execute(&mut conn)
-        .await?;
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await?;
-    conn.close().await?;
-    let mut url = reqwest::Url::parse(admin_url)?;
-    url.set_path(&format!("/{name}"));
-    Ok((url.to_string(), name))
-}
-
-async fn drop_scratch_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
-    let mut conn = sqlx::PgConnection::connect(admin_url).await?;
-    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await?;
-    conn.close().await?;
-    Ok(())
 }
 
 /// The release `missive` next to this workspace's target directory.

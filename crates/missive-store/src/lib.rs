@@ -12,6 +12,9 @@ mod follows;
 mod listener;
 mod notes;
 mod outbox;
+/// Scratch databases and fault injection for tests and the benchmark; not part of the
+/// server, so only the `testing` feature builds it.
+#[cfg(feature = "testing")]
 pub mod testing;
 mod users;
 mod webhooks;

@@ -3,10 +3,8 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, assert_schema};
-
-const INVALID_PARAM: &str = "3d81ceae-475f-4600-b2a8-2bc116157532";
-const ADMIN_CREATE_ACCESS_DENIED: &str = "1fb7cb09-d46a-4fff-b8df-057708cce513";
+use crate::errors;
+use crate::support::{ErrorCase, TestApp, assert_schema};
 
 /// Checks one `key == value` per row of `expected` and returns a line per mismatch.
 fn mismatches(what: &str, value: &Value, expected: &[(&str, Value)]) -> Vec<String> {
@@ -109,21 +107,12 @@ async fn signup_refuses_bad_usernames_and_passwords() {
             "#/properties/password/type",
         ),
     ];
-    let mut failures = Vec::new();
-    for (body, param) in cases {
-        let (status, value) = app.api("signup", body.clone(), None).await;
-        let error = &value["error"];
-        if status != 400
-            || error["code"] != "INVALID_PARAM"
-            || error["id"] != INVALID_PARAM
-            || error["info"]["param"] != param
-        {
-            failures.push(format!(
-                "{body}: expected 400 INVALID_PARAM at {param}, got {status} {value}"
-            ));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    app.check_errors(
+        cases
+            .into_iter()
+            .map(|(body, param)| ErrorCase::invalid_param("signup", None, body, param)),
+    )
+    .await;
     // Nothing was created: the 20-character name and `alice` are still free.
     let me = app
         .ok(
@@ -311,7 +300,7 @@ async fn signin_flow() {
         )
         .await;
     assert_eq!(status, 403, "{value}");
-    assert_eq!(value["error"]["id"], "932c904e-9460-45b7-9ce6-7ed33be7eb2c");
+    assert_eq!(value["error"]["id"], errors::INCORRECT_PASSWORD_SIGNIN_FLOW);
     assert!(value.get("i").is_none() && value["error"].get("i").is_none());
 
     let (status, value) = app
@@ -322,7 +311,7 @@ async fn signin_flow() {
         )
         .await;
     assert_eq!(status, 404, "{value}");
-    assert_eq!(value["error"]["id"], "6cc579cc-885d-43d8-95c2-b8c7fc963280");
+    assert_eq!(value["error"]["id"], errors::NO_SUCH_USER_SIGNIN_FLOW);
 
     for password in [json!({ "a": 1 }), json!(1), json!(["correct horse"])] {
         let (status, value) = app
@@ -360,7 +349,7 @@ async fn admin_accounts_create() {
         None,
         400,
         "ACCESS_DENIED",
-        ADMIN_CREATE_ACCESS_DENIED,
+        errors::ACCESS_DENIED_ADMIN_ACCOUNTS_CREATE,
     )
     .await;
     let (_, bob) = app.signup("bob").await;
@@ -370,7 +359,7 @@ async fn admin_accounts_create() {
         Some(&bob),
         400,
         "ACCESS_DENIED",
-        ADMIN_CREATE_ACCESS_DENIED,
+        errors::ACCESS_DENIED_ADMIN_ACCOUNTS_CREATE,
     )
     .await;
     app.fails(
@@ -379,7 +368,7 @@ async fn admin_accounts_create() {
         Some("0123456789abcdef"),
         401,
         "AUTHENTICATION_FAILED",
-        "b0a7f5f8-dc2f-4171-b91f-de88ad238e14",
+        errors::AUTHENTICATION_FAILED,
     )
     .await;
 
@@ -407,7 +396,7 @@ async fn admin_accounts_create() {
             None,
             404,
             "NO_SUCH_USER",
-            "4362f8dc-731f-4ad8-a694-be5a88922a24",
+            errors::NO_SUCH_USER_USERS_SHOW,
         )
         .await;
     }
@@ -418,7 +407,7 @@ async fn admin_accounts_create() {
         Some(root_token),
         400,
         "DUPLICATED_USERNAME",
-        "4c0a6f7e-4d4b-4b8e-bb8c-1f6f1d6f0e31",
+        errors::DUPLICATED_USERNAME_ADMIN_ACCOUNTS_CREATE,
     )
     .await;
     app.fails(
@@ -427,7 +416,7 @@ async fn admin_accounts_create() {
         Some(root_token),
         400,
         "INVALID_PARAM",
-        INVALID_PARAM,
+        errors::INVALID_PARAM,
     )
     .await;
 }
@@ -471,7 +460,7 @@ async fn i_returns_me_detailed_with_secrets() {
         None,
         401,
         "CREDENTIAL_REQUIRED",
-        "1384574d-a912-4b81-8601-c7b1c4085df1",
+        errors::CREDENTIAL_REQUIRED,
     )
     .await;
     app.fails(
@@ -480,7 +469,7 @@ async fn i_returns_me_detailed_with_secrets() {
         Some("0123456789abcdef"),
         401,
         "AUTHENTICATION_FAILED",
-        "b0a7f5f8-dc2f-4171-b91f-de88ad238e14",
+        errors::AUTHENTICATION_FAILED,
     )
     .await;
 }

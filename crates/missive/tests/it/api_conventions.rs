@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use crate::errors;
 use crate::support::TestApp;
 
 #[tokio::test]
@@ -70,7 +71,7 @@ async fn null_i_is_anonymous_and_empty_i_is_a_failed_authentication() {
         None,
         401,
         "CREDENTIAL_REQUIRED",
-        "1384574d-a912-4b81-8601-c7b1c4085df1",
+        errors::CREDENTIAL_REQUIRED,
     )
     .await;
     let err = app
@@ -80,7 +81,7 @@ async fn null_i_is_anonymous_and_empty_i_is_a_failed_authentication() {
             None,
             401,
             "AUTHENTICATION_FAILED",
-            "b0a7f5f8-dc2f-4171-b91f-de88ad238e14",
+            errors::AUTHENTICATION_FAILED,
         )
         .await;
     assert_eq!(err["kind"], "client");
@@ -90,7 +91,7 @@ async fn null_i_is_anonymous_and_empty_i_is_a_failed_authentication() {
         Some("0123456789abcdef"),
         401,
         "AUTHENTICATION_FAILED",
-        "b0a7f5f8-dc2f-4171-b91f-de88ad238e14",
+        errors::AUTHENTICATION_FAILED,
     )
     .await;
 }
@@ -120,7 +121,7 @@ async fn unknown_endpoints_and_methods() {
         None,
         404,
         "UNKNOWN_API_ENDPOINT",
-        "2ca3b769-540a-4f08-9dd5-b5a825b6d0f1",
+        errors::UNKNOWN_API_ENDPOINT,
     )
     .await;
     let res = app
@@ -174,7 +175,7 @@ async fn bad_bodies_get_an_error_object_not_a_crash() {
         None,
         400,
         "INVALID_PARAM",
-        "3d81ceae-475f-4600-b2a8-2bc116157532",
+        errors::INVALID_PARAM,
     )
     .await;
     let res = app
@@ -217,7 +218,7 @@ async fn invalid_param_carries_ajv_info_and_unknown_keys_are_ignored() {
                 Some(&alice),
                 400,
                 "INVALID_PARAM",
-                "3d81ceae-475f-4600-b2a8-2bc116157532",
+                errors::INVALID_PARAM,
             )
             .await;
         assert_eq!(err["info"], json!({ "param": param, "reason": reason }));

@@ -10,21 +10,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{StatusCode, Uri};
-use axum::routing::post;
 use futures_util::future::join_all;
 use missive_store::testing::{drop_scratch_postgres, scratch_postgres_url, terminate_connections};
 use serde_json::{Value, json};
 
-use crate::support::test_env;
+use crate::support::{Answer, Received, ServerProcess, TestReceiver};
 
 /// Notes per test: enough to spread over the nodes, modest for two cores.
 const N: usize = 60;
@@ -58,270 +52,19 @@ where
 // ---------------------------------------------------------------------------------------
 // Nodes
 
-/// A `missive serve` process. Dropping it kills it; if the test is failing, its log is
-/// printed first.
-struct Node {
-    child: Child,
-    url: String,
-    log: PathBuf,
-    http: reqwest::Client,
-}
-
-impl Node {
-    fn start(db_url: &str, dir: &Path, name: &str, overrides: &[(&str, &str)]) -> Node {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = dir.join(format!("{name}.log"));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_missive"));
-        let file = std::fs::File::create(&log).unwrap();
-        cmd.arg("serve")
-            .stdout(Stdio::from(file.try_clone().unwrap()))
-            .stderr(Stdio::from(file));
-        for (k, v) in test_env() {
-            cmd.env(k, v);
-        }
-        cmd.env("MISSIVE_LISTEN", format!("127.0.0.1:{port}"))
-            .env("MISSIVE_DATABASE_URL", db_url)
-            .env("NO_COLOR", "1");
-        for (k, v) in overrides {
-            cmd.env(k, v);
-        }
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .unwrap();
-        Node {
-            child: cmd.spawn().unwrap(),
-            url: format!("http://127.0.0.1:{port}"),
-            log,
-            http,
-        }
-    }
-
-    async fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(res) = self.http.get(format!("{}/healthz", self.url)).send().await
-                && res.status() == 200
-            {
-                return;
-            }
-            assert!(
-                self.alive(),
-                "{} exited while starting:\n{}",
-                self.url,
-                self.log_text()
-            );
-            assert!(
-                Instant::now() < deadline,
-                "{} did not start:\n{}",
-                self.url,
-                self.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Calls `/api/<endpoint>`; panics if the node does not answer within 20 s (a hang)
-    /// or drops the connection (a crash).
-    async fn call(&self, endpoint: &str, body: &Value) -> (u16, Value) {
-        let res = self
-            .http
-            .post(format!("{}/api/{endpoint}", self.url))
-            .json(body)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{endpoint} on {} got no answer: {e}", self.url));
-        let status = res.status().as_u16();
-        let bytes = res.bytes().await.unwrap();
-        let value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap()
-        };
-        (status, value)
-    }
-
-    async fn ok(&self, endpoint: &str, body: Value) -> Value {
-        let (status, value) = self.call(endpoint, &body).await;
-        assert_eq!(
-            status, 200,
-            "{endpoint} {body} on {} answered {value}",
-            self.url
-        );
-        value
-    }
-
-    /// SIGKILL: no shutdown code runs, leases are left behind.
-    fn kill_9(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    fn alive(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            let text = self.log_text();
-            let tail: Vec<&str> = text.lines().rev().take(40).collect();
-            eprintln!("--- last lines of {} ({}):", self.url, self.log.display());
-            for line in tail.into_iter().rev() {
-                eprintln!("{line}");
-            }
-        }
-    }
-}
-
 /// Starts `n` nodes at the same moment (so they also migrate the fresh database
 /// together) and waits until each answers.
-async fn start_nodes(db_url: &str, dir: &Path, n: usize, overrides: &[(&str, &str)]) -> Vec<Node> {
-    let mut nodes: Vec<Node> = (0..n)
-        .map(|i| Node::start(db_url, dir, &format!("node{i}"), overrides))
+async fn start_nodes(
+    db_url: &str,
+    dir: &Path,
+    n: usize,
+    overrides: &[(&str, &str)],
+) -> Vec<ServerProcess> {
+    let mut nodes: Vec<ServerProcess> = (0..n)
+        .map(|i| ServerProcess::start(db_url, dir, &format!("node{i}"), overrides))
         .collect();
-    join_all(nodes.iter_mut().map(Node::wait_ready)).await;
+    join_all(nodes.iter_mut().map(ServerProcess::wait_ready)).await;
     nodes
-}
-
-// ---------------------------------------------------------------------------------------
-// The receiver
-
-/// One delivery as the receiver got it.
-#[derive(Debug, Clone)]
-struct Hit {
-    path: String,
-    event_id: String,
-    note_id: String,
-    /// The sending node's origin (each test node keeps its own `MISSIVE_URL`).
-    server: String,
-    at: Instant,
-}
-
-#[derive(Default)]
-struct ReceiverState {
-    hits: Mutex<Vec<Hit>>,
-    delay_ms: Mutex<u64>,
-    /// Requests not answered yet: eventId → sending node.
-    open: Mutex<BTreeMap<String, String>>,
-}
-
-/// Records every delivery; answers 200 after the set delay, and never answers on paths
-/// starting with `/hang`.
-#[derive(Clone)]
-struct Receiver {
-    addr: std::net::SocketAddr,
-    state: Arc<ReceiverState>,
-}
-
-impl Receiver {
-    async fn start() -> Receiver {
-        let state = Arc::new(ReceiverState::default());
-        let router = Router::new()
-            .route("/{*path}", post(receive))
-            .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        Receiver { addr, state }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}/{path}", self.addr)
-    }
-
-    fn set_delay(&self, ms: u64) {
-        *self.state.delay_ms.lock().unwrap() = ms;
-    }
-
-    fn hits(&self) -> Vec<Hit> {
-        self.state.hits.lock().unwrap().clone()
-    }
-
-    /// The eventIds of the requests from `server` that have no answer yet.
-    fn open_from(&self, server: &str) -> BTreeSet<String> {
-        self.state
-            .open
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(_, s)| *s == server)
-            .map(|(id, _)| id.clone())
-            .collect()
-    }
-
-    /// Waits until every (path, note) in `expected` arrived at least once, then lets
-    /// `quiet` pass so that late duplicates show; panics with what is missing otherwise.
-    async fn wait_for_all(
-        &self,
-        expected: &BTreeSet<(String, String)>,
-        timeout: Duration,
-        quiet: Duration,
-    ) -> Vec<Hit> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let got: BTreeSet<(String, String)> = self
-                .hits()
-                .into_iter()
-                .map(|h| (h.path, h.note_id))
-                .collect();
-            let missing: Vec<_> = expected.difference(&got).collect();
-            if missing.is_empty() {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "after {timeout:?}, {} of {} deliveries are missing: {missing:?}",
-                missing.len(),
-                expected.len()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        tokio::time::sleep(quiet).await;
-        self.hits()
-    }
-}
-
-async fn receive(State(state): State<Arc<ReceiverState>>, uri: Uri, body: Bytes) -> StatusCode {
-    let at = Instant::now();
-    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-    let hit = Hit {
-        path: uri.path().to_owned(),
-        event_id: text(&value["eventId"]),
-        note_id: text(&value["body"]["note"]["id"]),
-        server: text(&value["server"]),
-        at,
-    };
-    state
-        .open
-        .lock()
-        .unwrap()
-        .insert(hit.event_id.clone(), hit.server.clone());
-    let event_id = hit.event_id.clone();
-    state.hits.lock().unwrap().push(hit);
-    if uri.path().starts_with("/hang") {
-        std::future::pending::<()>().await;
-    }
-    let delay = *state.delay_ms.lock().unwrap();
-    if delay > 0 {
-        tokio::time::sleep(Duration::from_millis(delay)).await;
-    }
-    // Removed before the answer is written: a request still listed when its sender is
-    // known dead was never answered to it.
-    state.open.lock().unwrap().remove(&event_id);
-    StatusCode::OK
 }
 
 // ---------------------------------------------------------------------------------------
@@ -334,7 +77,7 @@ struct Author {
 }
 
 /// alice (two webhooks) signs up through the first node, bob (one) through the last.
-async fn authors(nodes: &[Node], receiver: &Receiver) -> [Author; 2] {
+async fn authors(nodes: &[ServerProcess], receiver: &TestReceiver) -> [Author; 2] {
     let mut out = Vec::new();
     for (i, (name, paths)) in [("alice", vec!["a1", "a2"]), ("bob", vec!["b1"])]
         .into_iter()
@@ -345,16 +88,11 @@ async fn authors(nodes: &[Node], receiver: &Receiver) -> [Author; 2] {
         } else {
             &nodes[nodes.len() - 1]
         };
-        let me = node
-            .ok(
-                "signup",
-                json!({ "username": name, "password": "cluster-password" }),
-            )
-            .await;
-        let token = me["token"].as_str().unwrap().to_owned();
+        let token = node.signup(name).await;
         for (j, path) in paths.iter().enumerate() {
             let via = &nodes[(i + j) % nodes.len()];
-            via.ok("i/webhooks/create", json!({ "i": token, "name": path, "url": receiver.url(path), "on": ["note"], "secret": "s" })).await;
+            via.create_webhook(&token, &receiver.url(path), &["note"], "s")
+                .await;
         }
         out.push(Author {
             token,
@@ -366,7 +104,7 @@ async fn authors(nodes: &[Node], receiver: &Receiver) -> [Author; 2] {
 
 /// Creates note `i` (alice's when even, bob's when odd) through `node`; returns the
 /// answer's status and body.
-async fn create_note(node: &Node, authors: &[Author; 2], i: usize) -> (u16, Value) {
+async fn create_note(node: &ServerProcess, authors: &[Author; 2], i: usize) -> (u16, Value) {
     node.call(
         "notes/create",
         &json!({ "i": authors[i % 2].token, "text": format!("note {i}") }),
@@ -391,18 +129,18 @@ fn expected_deliveries(
 }
 
 /// How many times each eventId arrived.
-fn receipts(hits: &[Hit]) -> BTreeMap<String, usize> {
+fn receipts(hits: &[Received]) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for hit in hits {
-        *counts.entry(hit.event_id.clone()).or_insert(0) += 1;
+        *counts.entry(hit.event_id().to_owned()).or_insert(0) += 1;
     }
     counts
 }
 
-fn by_server(hits: &[Hit]) -> BTreeMap<String, usize> {
+fn by_server(hits: &[Received]) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for hit in hits {
-        *counts.entry(hit.server.clone()).or_insert(0) += 1;
+        *counts.entry(hit.server().to_owned()).or_insert(0) += 1;
     }
     counts
 }
@@ -419,7 +157,7 @@ fn note_id(created: &Value) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_deliver_every_note_exactly_once() {
     with_database(|db_url, dir| async move {
-        let receiver = Receiver::start().await;
+        let receiver = TestReceiver::start().await;
         let nodes = start_nodes(&db_url, &dir, 3, &[]).await;
         let authors = authors(&nodes, &receiver).await;
 
@@ -450,7 +188,7 @@ async fn three_nodes_deliver_every_note_exactly_once() {
         );
         let got: BTreeSet<(String, String)> = hits
             .iter()
-            .map(|h| (h.path.clone(), h.note_id.clone()))
+            .map(|h| (h.path.clone(), h.note_id().to_owned()))
             .collect();
         assert_eq!(got, expected);
         let senders = by_server(&hits);
@@ -469,9 +207,9 @@ async fn three_nodes_deliver_every_note_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_node_loses_nothing() {
     with_database(|db_url, dir| async move {
-        let receiver = Receiver::start().await;
+        let receiver = TestReceiver::start().await;
         // Slow answers keep deliveries in flight when the node dies.
-        receiver.set_delay(800);
+        receiver.answer_always(Answer::Delay(200, 800));
         let mut nodes = start_nodes(&db_url, &dir, 3, &[]).await;
         let authors = authors(&nodes, &receiver).await;
         let victim = nodes[1].url.clone();
@@ -493,7 +231,7 @@ async fn a_killed_node_loses_nothing() {
         nodes[1].kill_9();
         let killed_at = Instant::now();
         let unanswered = receiver.open_from(&victim);
-        receiver.set_delay(20);
+        receiver.answer_always(Answer::Delay(200, 20));
         for i in N / 2..N {
             let node = &nodes[if i % 2 == 0 { 0 } else { 2 }];
             let (status, body) = create_note(node, &authors, i).await;
@@ -505,7 +243,7 @@ async fn a_killed_node_loses_nothing() {
         receiver.wait_for_all(&expected, Duration::from_secs(45), Duration::ZERO).await;
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let counts = receipts(&receiver.hits());
+            let counts = receipts(&receiver.received());
             let waiting: Vec<_> = unanswered.iter().filter(|id| counts[*id] < 2).collect();
             if waiting.is_empty() {
                 break;
@@ -514,17 +252,17 @@ async fn a_killed_node_loses_nothing() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let hits = receiver.hits();
+        let hits = receiver.received();
 
-        let from_victim: Vec<&Hit> = hits.iter().filter(|h| h.server == victim).collect();
+        let from_victim: Vec<&Received> = hits.iter().filter(|h| h.server() == victim).collect();
         // (A request written just before the kill may be read a moment after it.)
         assert!(from_victim.iter().all(|h| h.at < killed_at + Duration::from_secs(1)), "a killed node sends nothing");
-        let victims: BTreeSet<String> = from_victim.iter().map(|h| h.event_id.clone()).collect();
+        let victims: BTreeSet<String> = from_victim.iter().map(|h| h.event_id().to_owned()).collect();
         let counts = receipts(&hits);
         let twice: BTreeSet<String> = counts.iter().filter(|(_, n)| **n > 1).map(|(id, _)| id.clone()).collect();
         let unexplained: Vec<_> = twice.difference(&victims).collect();
         assert!(unexplained.is_empty(), "sent twice although the killed node never had them: {unexplained:?}");
-        let got: BTreeSet<(String, String)> = hits.iter().map(|h| (h.path.clone(), h.note_id.clone())).collect();
+        let got: BTreeSet<(String, String)> = hits.iter().map(|h| (h.path.clone(), h.note_id().to_owned())).collect();
         assert_eq!(got, expected, "nothing missing, nothing unexpected");
         eprintln!(
             "deliveries per node: {:?}; the victim sent {}, {} unanswered when it died; {} were sent again",
@@ -543,7 +281,7 @@ async fn a_killed_node_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cut_database_connections_lose_nothing() {
     with_database(|db_url, dir| async move {
-        let receiver = Receiver::start().await;
+        let receiver = TestReceiver::start().await;
         let mut nodes = start_nodes(&db_url, &dir, 3, &[]).await;
         let authors = authors(&nodes, &receiver).await;
 
@@ -612,34 +350,22 @@ async fn cut_database_connections_lose_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_free_node_sends_at_once_what_a_busy_node_queued() {
     with_database(|db_url, dir| async move {
-        let receiver = Receiver::start().await;
+        let receiver = TestReceiver::start().await;
+        receiver.answer_under("hang", Answer::Hang);
         // The busy node has one sending slot, which a receiver that never answers holds
         // for 20 s.
         let busy_env = [
             ("MISSIVE_DELIVERY_CONCURRENCY", "1"),
             ("MISSIVE_DELIVERY_TIMEOUT_MS", "20000"),
         ];
-        let mut busy = Node::start(&db_url, &dir, "busy", &busy_env);
+        let mut busy = ServerProcess::start(&db_url, &dir, "busy", &busy_env);
         busy.wait_ready().await;
-        let alice = busy
-            .ok(
-                "signup",
-                json!({ "username": "alice", "password": "cluster-password" }),
-            )
+        let alice = busy.signup("alice").await;
+        busy.create_webhook(&alice, &receiver.url("hang"), &["note"], "")
             .await;
-        let alice = alice["token"].as_str().unwrap().to_owned();
-        busy.ok(
-            "i/webhooks/create",
-            json!({ "i": alice, "name": "h", "url": receiver.url("hang"), "on": ["note"] }),
-        )
-        .await;
-        busy.ok(
-            "notes/create",
-            json!({ "i": alice, "text": "blocks the only slot" }),
-        )
-        .await;
+        busy.post_note(&alice, "blocks the only slot").await;
         let deadline = Instant::now() + Duration::from_secs(10);
-        while receiver.hits().is_empty() {
+        while receiver.received().is_empty() {
             assert!(
                 Instant::now() < deadline,
                 "the busy node never sent its first delivery"
@@ -647,42 +373,28 @@ async fn a_free_node_sends_at_once_what_a_busy_node_queued() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
 
-        let mut free = Node::start(&db_url, &dir, "free", &[]);
+        let mut free = ServerProcess::start(&db_url, &dir, "free", &[]);
         free.wait_ready().await;
-        let bob = free
-            .ok(
-                "signup",
-                json!({ "username": "bob", "password": "cluster-password" }),
-            )
+        let bob = free.signup("bob").await;
+        free.create_webhook(&bob, &receiver.url("fast"), &["note"], "")
             .await;
-        let bob = bob["token"].as_str().unwrap().to_owned();
-        free.ok(
-            "i/webhooks/create",
-            json!({ "i": bob, "name": "h", "url": receiver.url("fast"), "on": ["note"] }),
-        )
-        .await;
         // Let the free node settle into its idle wait.
         tokio::time::sleep(Duration::from_millis(500)).await;
 
         let mut latencies = Vec::new();
         for i in 0..8 {
-            let note = busy
-                .ok(
-                    "notes/create",
-                    json!({ "i": bob, "text": format!("note {i}") }),
-                )
-                .await;
+            let note = busy.post_note(&bob, &format!("note {i}")).await;
             let answered = Instant::now();
-            let id = note_id(&note);
+            let id = note["id"].as_str().unwrap().to_owned();
             let deadline = Instant::now() + Duration::from_secs(10);
             let hit = loop {
-                if let Some(hit) = receiver.hits().into_iter().find(|h| h.note_id == id) {
+                if let Some(hit) = receiver.received().into_iter().find(|h| h.note_id() == id) {
                     break hit;
                 }
                 assert!(Instant::now() < deadline, "note {i} was never delivered");
                 tokio::time::sleep(Duration::from_millis(2)).await;
             };
-            assert_eq!(hit.server, free.url, "only the free node can send");
+            assert_eq!(hit.server(), free.url, "only the free node can send");
             latencies.push(hit.at.saturating_duration_since(answered));
             // Land at different points of the poll cycle.
             tokio::time::sleep(Duration::from_millis(170)).await;
@@ -707,9 +419,9 @@ async fn a_free_node_sends_at_once_what_a_busy_node_queued() {
 async fn a_database_outage_is_survived() {
     with_database(|db_url, dir| async move {
         let proxy = Proxy::start(&db_url).await;
-        let receiver = Receiver::start().await;
+        let receiver = TestReceiver::start().await;
         // Slow answers keep deliveries in flight when the database goes away.
-        receiver.set_delay(1000);
+        receiver.answer_always(Answer::Delay(200, 1000));
         let mut nodes = start_nodes(&proxy.url, &dir, 2, &[]).await;
         let authors = authors(&nodes, &receiver).await;
 
@@ -781,7 +493,7 @@ async fn a_database_outage_is_survived() {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
-        receiver.set_delay(0);
+        receiver.answer_always(Answer::Status(200));
         // Notes 10 to 13 were refused; had one been committed anyway, its deliveries may
         // arrive too. Every accepted note must.
         let expected = expected_deliveries(&authors, &notes);

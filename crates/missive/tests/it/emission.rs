@@ -284,21 +284,9 @@ async fn mention_bodies_are_packed_for_the_recipient() {
 async fn follow_followed_and_unfollow() {
     let w = World::new().await;
     // b already follows a, so the relation block shows it.
-    w.app
-        .ok(
-            "following/create",
-            json!({ "userId": w.id("a") }),
-            Some(w.token("b")),
-        )
-        .await;
+    w.app.follow(w.token("b"), w.id("a")).await;
     w.subscribe_everyone().await;
-    w.app
-        .ok(
-            "following/create",
-            json!({ "userId": w.id("b") }),
-            Some(w.token("a")),
-        )
-        .await;
+    w.app.follow(w.token("a"), w.id("b")).await;
     let got = w.expect(&[("follow", "a"), ("followed", "b")]).await;
     let followee = &body_of(&got, "follow", "a")["user"];
     assert_schema("UserDetailedNotMe", followee);
@@ -315,21 +303,9 @@ async fn follow_followed_and_unfollow() {
     );
 
     let w2 = World::new().await;
-    w2.app
-        .ok(
-            "following/create",
-            json!({ "userId": w2.id("b") }),
-            Some(w2.token("a")),
-        )
-        .await;
+    w2.app.follow(w2.token("a"), w2.id("b")).await;
     w2.subscribe_everyone().await;
-    w2.app
-        .ok(
-            "following/delete",
-            json!({ "userId": w2.id("b") }),
-            Some(w2.token("a")),
-        )
-        .await;
+    w2.app.unfollow(w2.token("a"), w2.id("b")).await;
     let got = w2.expect(&[("unfollow", "a")]).await;
     let ex = &body_of(&got, "unfollow", "a")["user"];
     assert_schema("UserDetailedNotMe", ex);

@@ -2,9 +2,8 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, assert_schema};
-
-const INVALID_PARAM: &str = "3d81ceae-475f-4600-b2a8-2bc116157532";
+use crate::errors;
+use crate::support::{ErrorCase, TestApp, assert_schema};
 
 /// `(followersCount, followingCount)` of a user, as `users/show` says.
 async fn counts(app: &TestApp, id: &str) -> (i64, i64) {
@@ -15,37 +14,13 @@ async fn counts(app: &TestApp, id: &str) -> (i64, i64) {
     )
 }
 
-/// One error case: the body, then the expected status, code and id (and `info.param` if any).
-type Case = (Value, u16, &'static str, &'static str, Option<&'static str>);
-
-async fn check_cases(app: &TestApp, endpoint: &str, token: &str, cases: Vec<Case>) {
-    let mut failures = Vec::new();
-    for (body, status, code, id, param) in cases {
-        let (got, value) = app.api(endpoint, body.clone(), Some(token)).await;
-        let e = &value["error"];
-        let param_ok = param.is_none_or(|p| e["info"]["param"] == p);
-        if got != status || e["code"] != code || e["id"] != id || !param_ok {
-            failures.push(format!(
-                "{endpoint} {body}: expected {status} {code} {id} {param:?}, got {got} {value}"
-            ));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
 #[tokio::test]
 async fn follow_answers_the_followee_as_user_lite_and_updates_counts() {
     let app = TestApp::spawn().await;
     let (alice_id, alice) = app.signup("alice").await;
     let (bob_id, _) = app.signup("bob").await;
 
-    let followee = app
-        .ok(
-            "following/create",
-            json!({ "userId": bob_id }),
-            Some(&alice),
-        )
-        .await;
+    let followee = app.follow(&alice, &bob_id).await;
     assert_schema("UserLite", &followee);
     assert_eq!(followee["id"], bob_id.as_str());
     assert_eq!(followee["username"], "bob");
@@ -77,86 +52,46 @@ async fn follow_errors() {
     let app = TestApp::spawn().await;
     let (alice_id, alice) = app.signup("alice").await;
     let (bob_id, _) = app.signup("bob").await;
-    app.ok(
-        "following/create",
-        json!({ "userId": bob_id }),
-        Some(&alice),
-    )
-    .await;
+    app.follow(&alice, &bob_id).await;
 
-    let cases: Vec<Case> = vec![
-        (
+    let endpoint = "following/create";
+    let me = Some(alice.as_str());
+    let error = |body: Value, code: &'static str, id: &'static str| {
+        ErrorCase::new(endpoint, me, body, 400, code, id)
+    };
+    let invalid = |body: Value, param: &str| ErrorCase::invalid_param(endpoint, me, body, param);
+    app.check_errors([
+        error(
             json!({ "userId": bob_id }),
-            400,
             "ALREADY_FOLLOWING",
-            "35387507-38c7-4cb9-9197-300b93783fa0",
-            None,
+            errors::ALREADY_FOLLOWING,
         ),
-        (
+        error(
             json!({ "userId": "0000000000000000" }),
-            400,
             "NO_SUCH_USER",
-            "fcd2eef9-a9b2-4c4f-8624-038099e90aa5",
-            None,
+            errors::NO_SUCH_USER_FOLLOWING_CREATE,
         ),
-        (
+        error(
             json!({ "userId": "kyoppie" }),
-            400,
             "NO_SUCH_USER",
-            "fcd2eef9-a9b2-4c4f-8624-038099e90aa5",
-            None,
+            errors::NO_SUCH_USER_FOLLOWING_CREATE,
         ),
-        (
+        error(
             json!({ "userId": alice_id }),
-            400,
             "FOLLOWEE_IS_YOURSELF",
-            "26fbe7bb-a331-4857-af17-205b426669a9",
-            None,
+            errors::FOLLOWEE_IS_YOURSELF_FOLLOWING_CREATE,
         ),
-        (
-            json!({}),
-            400,
-            "INVALID_PARAM",
-            INVALID_PARAM,
-            Some("#/required"),
-        ),
-        (
-            json!({ "userId": "foo-bar" }),
-            400,
-            "INVALID_PARAM",
-            INVALID_PARAM,
-            Some("#/properties/userId/format"),
-        ),
-        (
-            json!({ "userId": "" }),
-            400,
-            "INVALID_PARAM",
-            INVALID_PARAM,
-            Some("#/properties/userId/format"),
-        ),
-        (
-            json!({ "userId": null }),
-            400,
-            "INVALID_PARAM",
-            INVALID_PARAM,
-            Some("#/properties/userId/type"),
-        ),
-        (
-            json!({ "userId": 1 }),
-            400,
-            "INVALID_PARAM",
-            INVALID_PARAM,
-            Some("#/properties/userId/type"),
-        ),
-        (
+        invalid(json!({}), "#/required"),
+        invalid(json!({ "userId": "foo-bar" }), "#/properties/userId/format"),
+        invalid(json!({ "userId": "" }), "#/properties/userId/format"),
+        invalid(json!({ "userId": null }), "#/properties/userId/type"),
+        invalid(json!({ "userId": 1 }), "#/properties/userId/type"),
+        invalid(
             json!({ "userId": bob_id, "withReplies": "yes" }),
-            400,
-            "INVALID_PARAM",
-            INVALID_PARAM,
-            Some("#/properties/withReplies/type"),
+            "#/properties/withReplies/type",
         ),
-    ];
-    check_cases(&app, "following/create", &alice, cases).await;
+    ])
+    .await;
     // Nothing changed.
     assert_eq!(counts(&app, &alice_id).await, (0, 1));
     assert_eq!(counts(&app, &bob_id).await, (1, 0));
@@ -167,7 +102,7 @@ async fn follow_errors() {
         None,
         401,
         "CREDENTIAL_REQUIRED",
-        "1384574d-a912-4b81-8601-c7b1c4085df1",
+        errors::CREDENTIAL_REQUIRED,
     )
     .await;
 }
@@ -177,27 +112,11 @@ async fn unfollow_answers_the_followee_and_counts_go_back_down() {
     let app = TestApp::spawn().await;
     let (alice_id, alice) = app.signup("alice").await;
     let (bob_id, bob) = app.signup("bob").await;
-    app.ok(
-        "following/create",
-        json!({ "userId": bob_id }),
-        Some(&alice),
-    )
-    .await;
-    app.ok(
-        "following/create",
-        json!({ "userId": alice_id }),
-        Some(&bob),
-    )
-    .await;
+    app.follow(&alice, &bob_id).await;
+    app.follow(&bob, &alice_id).await;
     assert_eq!(counts(&app, &alice_id).await, (1, 1));
 
-    let followee = app
-        .ok(
-            "following/delete",
-            json!({ "userId": bob_id }),
-            Some(&alice),
-        )
-        .await;
+    let followee = app.unfollow(&alice, &bob_id).await;
     assert_schema("UserLite", &followee);
     assert_eq!(followee["id"], bob_id.as_str());
     assert!(followee.get("followersCount").is_none(), "{followee}");
@@ -212,26 +131,11 @@ async fn unfollow_answers_the_followee_and_counts_go_back_down() {
     );
 
     // Following again works, and so does unfollowing again.
-    app.ok(
-        "following/create",
-        json!({ "userId": bob_id }),
-        Some(&alice),
-    )
-    .await;
+    app.follow(&alice, &bob_id).await;
     assert_eq!(counts(&app, &bob_id).await, (1, 1));
-    app.ok(
-        "following/delete",
-        json!({ "userId": bob_id }),
-        Some(&alice),
-    )
-    .await;
+    app.unfollow(&alice, &bob_id).await;
     assert_eq!(counts(&app, &bob_id).await, (0, 1));
-    app.ok(
-        "following/delete",
-        json!({ "userId": alice_id }),
-        Some(&bob),
-    )
-    .await;
+    app.unfollow(&bob, &alice_id).await;
     assert_eq!(counts(&app, &alice_id).await, (0, 0));
     assert_eq!(counts(&app, &bob_id).await, (0, 0));
 }
@@ -242,58 +146,39 @@ async fn unfollow_errors() {
     let (alice_id, alice) = app.signup("alice").await;
     let (bob_id, bob) = app.signup("bob").await;
     // Bob follows alice, not the other way round.
-    app.ok(
-        "following/create",
-        json!({ "userId": alice_id }),
-        Some(&bob),
-    )
-    .await;
+    app.follow(&bob, &alice_id).await;
 
-    let cases: Vec<Case> = vec![
-        (
+    let endpoint = "following/delete";
+    let me = Some(alice.as_str());
+    let error = |body: Value, code: &'static str, id: &'static str| {
+        ErrorCase::new(endpoint, me, body, 400, code, id)
+    };
+    let invalid = |body: Value, param: &str| ErrorCase::invalid_param(endpoint, me, body, param);
+    app.check_errors([
+        error(
             json!({ "userId": bob_id }),
-            400,
             "NOT_FOLLOWING",
-            "5dbf82f5-c92b-40b1-87d1-6c8c0741fd09",
-            None,
+            errors::NOT_FOLLOWING,
         ),
-        (
+        error(
             json!({ "userId": "0000000000000000" }),
-            400,
             "NO_SUCH_USER",
-            "5b12c78d-2b28-4dca-99d2-f56139b42ff8",
-            None,
+            errors::NO_SUCH_USER_FOLLOWING_DELETE,
         ),
-        (
+        error(
             json!({ "userId": "kyoppie" }),
-            400,
             "NO_SUCH_USER",
-            "5b12c78d-2b28-4dca-99d2-f56139b42ff8",
-            None,
+            errors::NO_SUCH_USER_FOLLOWING_DELETE,
         ),
-        (
+        error(
             json!({ "userId": alice_id }),
-            400,
             "FOLLOWEE_IS_YOURSELF",
-            "d9e400b9-36b0-4808-b1d8-79e707f1296c",
-            None,
+            errors::FOLLOWEE_IS_YOURSELF_FOLLOWING_DELETE,
         ),
-        (
-            json!({}),
-            400,
-            "INVALID_PARAM",
-            INVALID_PARAM,
-            Some("#/required"),
-        ),
-        (
-            json!({ "userId": "foo-bar" }),
-            400,
-            "INVALID_PARAM",
-            INVALID_PARAM,
-            Some("#/properties/userId/format"),
-        ),
-    ];
-    check_cases(&app, "following/delete", &alice, cases).await;
+        invalid(json!({}), "#/required"),
+        invalid(json!({ "userId": "foo-bar" }), "#/properties/userId/format"),
+    ])
+    .await;
     assert_eq!(counts(&app, &alice_id).await, (1, 0));
     assert_eq!(counts(&app, &bob_id).await, (0, 1));
 
@@ -303,7 +188,7 @@ async fn unfollow_errors() {
         None,
         401,
         "CREDENTIAL_REQUIRED",
-        "1384574d-a912-4b81-8601-c7b1c4085df1",
+        errors::CREDENTIAL_REQUIRED,
     )
     .await;
     assert_eq!(counts(&app, &alice_id).await, (1, 0));

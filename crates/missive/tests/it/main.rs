@@ -7,6 +7,7 @@ mod cluster;
 mod crash;
 mod delivery;
 mod emission;
+mod errors;
 mod fairness;
 mod following;
 mod fuzz;

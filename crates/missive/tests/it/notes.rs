@@ -3,44 +3,37 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, assert_schema};
+use crate::errors;
+use crate::support::{ErrorCase, TestApp, assert_schema};
 
-const INVALID_PARAM: &str = "3d81ceae-475f-4600-b2a8-2bc116157532";
-const SHOW_NO_SUCH_NOTE: &str = "24fcbfc6-2e37-42b6-8388-c29b3861a08d";
-const DELETE_NO_SUCH_NOTE: &str = "490be23f-8c1f-4796-819f-94cb4f9d1630";
-const NO_SUCH_REPLY_TARGET: (&str, &str) = (
-    "NO_SUCH_REPLY_TARGET",
-    "749ee0f6-d3da-459a-bf02-282e2da4292c",
-);
-const NO_SUCH_RENOTE_TARGET: (&str, &str) = (
-    "NO_SUCH_RENOTE_TARGET",
-    "b5c90186-4ab0-49c8-9bba-a1f76c282ba4",
-);
+const NO_SUCH_REPLY_TARGET: (&str, &str) = ("NO_SUCH_REPLY_TARGET", errors::NO_SUCH_REPLY_TARGET);
+const NO_SUCH_RENOTE_TARGET: (&str, &str) =
+    ("NO_SUCH_RENOTE_TARGET", errors::NO_SUCH_RENOTE_TARGET);
 const CANNOT_RENOTE_A_PURE_RENOTE: (&str, &str) = (
     "CANNOT_RENOTE_TO_A_PURE_RENOTE",
-    "fd4cc33e-2a37-48dd-99cc-9b806eb2031a",
+    errors::CANNOT_RENOTE_TO_A_PURE_RENOTE,
 );
 const CANNOT_REPLY_TO_A_PURE_RENOTE: (&str, &str) = (
     "CANNOT_REPLY_TO_A_PURE_RENOTE",
-    "3ac74a84-8fd5-4bb0-870f-01804f82ce15",
+    errors::CANNOT_REPLY_TO_A_PURE_RENOTE,
 );
 const CANNOT_RENOTE_DUE_TO_VISIBILITY: (&str, &str) = (
     "CANNOT_RENOTE_DUE_TO_VISIBILITY",
-    "be9529e9-fe72-4de0-ae43-0b363c4938af",
+    errors::CANNOT_RENOTE_DUE_TO_VISIBILITY,
 );
 const CANNOT_REPLY_TO_INVISIBLE: (&str, &str) = (
     "CANNOT_REPLY_TO_AN_INVISIBLE_NOTE",
-    "b98980fa-3780-406c-a935-b6d0eeee10d1",
+    errors::CANNOT_REPLY_TO_AN_INVISIBLE_NOTE,
 );
 const CANNOT_EXTEND_SPECIFIED: (&str, &str) = (
     "CANNOT_REPLY_TO_SPECIFIED_VISIBILITY_NOTE_WITH_EXTENDED_VISIBILITY",
-    "ed940410-535c-4d5e-bfa3-af798671e93c",
+    errors::CANNOT_REPLY_TO_SPECIFIED_VISIBILITY_NOTE_WITH_EXTENDED_VISIBILITY,
 );
 const TOO_MANY_MENTIONS: (&str, &str) = (
     "CONTAINS_TOO_MANY_MENTIONS",
-    "4de0363a-3046-481b-9b0f-feff3e211025",
+    errors::CONTAINS_TOO_MANY_MENTIONS,
 );
-const NO_SUCH_FILE: (&str, &str) = ("NO_SUCH_FILE", "b6992544-63e7-67f0-fa7f-32444b1b5306");
+const NO_SUCH_FILE: (&str, &str) = ("NO_SUCH_FILE", errors::NO_SUCH_FILE);
 
 /// `notes/create` that must succeed; the created note is validated as a `Note`.
 async fn post(app: &TestApp, token: &str, params: Value) -> Value {
@@ -72,17 +65,9 @@ fn mentions(note: &Value) -> Option<Vec<String>> {
     })
 }
 
-/// Calls `notes/create` expecting an error; returns a description of what went wrong, if anything.
-async fn expect_error(
-    app: &TestApp,
-    token: &str,
-    body: &Value,
-    (code, error_id): (&str, &str),
-) -> Option<String> {
-    let (status, value) = app.api("notes/create", body.clone(), Some(token)).await;
-    let e = &value["error"];
-    (status != 400 || e["code"] != code || e["id"] != error_id)
-        .then(|| format!("{body}: expected 400 {code} {error_id}, got {status} {value}"))
+/// A `notes/create` call by `token` that must be refused with 400 and `(code, id)`.
+fn refused(token: &str, body: Value, (code, id): (&'static str, &'static str)) -> ErrorCase {
+    ErrorCase::new("notes/create", Some(token), body, 400, code, id)
 }
 
 fn report(failures: Vec<String>) {
@@ -368,23 +353,19 @@ async fn renotes_and_quotes() {
         assert_eq!(note["text"], Value::Null, "{text:?}");
         assert_eq!(note["renote"]["id"], original_id.as_str());
         // ... so it cannot be renoted or replied to.
-        let failures = [
-            expect_error(
-                &app,
+        app.check_errors([
+            refused(
                 &alice,
-                &json!({ "renoteId": id(&note) }),
+                json!({ "renoteId": id(&note) }),
                 CANNOT_RENOTE_A_PURE_RENOTE,
-            )
-            .await,
-            expect_error(
-                &app,
+            ),
+            refused(
                 &alice,
-                &json!({ "text": "x", "replyId": id(&note) }),
+                json!({ "text": "x", "replyId": id(&note) }),
                 CANNOT_REPLY_TO_A_PURE_RENOTE,
-            )
-            .await,
-        ];
-        report(failures.into_iter().flatten().collect());
+            ),
+        ])
+        .await;
     }
 
     // Quotes are not pure renotes: they can be renoted, quoted and replied to.
@@ -552,24 +533,14 @@ async fn create_parameter_validation() {
             None,
         ),
     ];
-    let mut failures = Vec::new();
-    for (body, param, reason) in cases {
-        let (status, value) = app.api("notes/create", body.clone(), Some(&alice)).await;
-        let e = &value["error"];
-        let reason_ok = reason.is_none_or(|r| e["info"]["reason"] == r);
-        if status != 400
-            || e["code"] != "INVALID_PARAM"
-            || e["id"] != INVALID_PARAM
-            || e["info"]["param"] != param
-            || !reason_ok
-        {
-            let short = body.to_string().chars().take(80).collect::<String>();
-            failures.push(format!(
-                "{short}: expected INVALID_PARAM at {param} ({reason:?}), got {status} {value}"
-            ));
+    app.check_errors(cases.into_iter().map(|(body, param, reason)| {
+        let case = ErrorCase::invalid_param("notes/create", Some(&alice), body, param);
+        match reason {
+            Some(reason) => case.reason(reason),
+            None => case,
         }
-    }
-    report(failures);
+    }))
+    .await;
     // Nothing was created by the refused calls.
     let me = app.ok("i", json!({}), Some(&alice)).await;
     assert_eq!(me["notesCount"], 1);
@@ -591,7 +562,7 @@ async fn text_length_is_counted_in_characters() {
                 Some(&alice),
                 400,
                 "INVALID_PARAM",
-                INVALID_PARAM,
+                errors::INVALID_PARAM,
             )
             .await;
         let param = err["info"]["param"].as_str().unwrap();
@@ -603,7 +574,7 @@ async fn text_length_is_counted_in_characters() {
         None,
         401,
         "CREDENTIAL_REQUIRED",
-        "1384574d-a912-4b81-8601-c7b1c4085df1",
+        errors::CREDENTIAL_REQUIRED,
     )
     .await;
 }
@@ -612,27 +583,20 @@ async fn text_length_is_counted_in_characters() {
 async fn files_polls_and_channels_are_refused() {
     let app = TestApp::spawn().await;
     let (_, alice) = app.signup("alice").await;
-    let mut failures = Vec::new();
-    for body in [
+    let mut cases: Vec<ErrorCase> = [
         json!({ "fileIds": ["0000000000000000"] }),
         json!({ "text": "x", "fileIds": ["0000000000000000"] }),
         json!({ "mediaIds": ["0000000000000000"] }),
-    ] {
-        failures.extend(expect_error(&app, &alice, &body, NO_SUCH_FILE).await);
-    }
-    let (status, value) = app
-        .api(
-            "notes/create",
-            json!({ "text": "x", "channelId": "0000000000000000" }),
-            Some(&alice),
-        )
-        .await;
-    if status != 400
-        || value["error"]["code"] != "NO_SUCH_CHANNEL"
-        || value["error"]["id"] != "b1653923-5453-4edc-b786-7c4f39bb0bbb"
-    {
-        failures.push(format!("channelId: {status} {value}"));
-    }
+    ]
+    .into_iter()
+    .map(|body| refused(&alice, body, NO_SUCH_FILE))
+    .collect();
+    cases.push(refused(
+        &alice,
+        json!({ "text": "x", "channelId": "0000000000000000" }),
+        ("NO_SUCH_CHANNEL", errors::NO_SUCH_CHANNEL),
+    ));
+    app.check_errors(cases).await;
     let (status, value) = app
         .api(
             "notes/create",
@@ -640,10 +604,10 @@ async fn files_polls_and_channels_are_refused() {
             Some(&alice),
         )
         .await;
-    if status != 400 || !value["error"]["code"].is_string() {
-        failures.push(format!("poll: {status} {value}"));
-    }
-    report(failures);
+    assert!(
+        status == 400 && value["error"]["code"].is_string(),
+        "poll: {status} {value}"
+    );
     assert_eq!(app.ok("i", json!({}), Some(&alice)).await["notesCount"], 0);
 }
 
@@ -657,12 +621,7 @@ async fn reply_and_renote_target_errors() {
     let (bob_id, bob) = app.signup("bob").await;
     let (_, carol) = app.signup("carol").await;
     // Bob follows alice; carol follows nobody.
-    app.ok(
-        "following/create",
-        json!({ "userId": alice_id }),
-        Some(&bob),
-    )
-    .await;
+    app.follow(&bob, &alice_id).await;
 
     let public = id(&post(&app, &alice, json!({ "text": "public" })).await);
     let followers = id(&post(
@@ -792,11 +751,12 @@ async fn reply_and_renote_target_errors() {
             NO_SUCH_RENOTE_TARGET,
         ),
     ];
-    let mut failures = Vec::new();
-    for (token, body, error) in &cases {
-        failures.extend(expect_error(&app, token, body, *error).await);
-    }
-    report(failures);
+    app.check_errors(
+        cases
+            .iter()
+            .map(|(token, body, error)| refused(token, body.clone(), *error)),
+    )
+    .await;
 
     // What is allowed: replying to what you see, specified replies to specified notes,
     // renoting your own followers note.
@@ -817,12 +777,7 @@ async fn visibility_is_adjusted_for_renotes_and_replies() {
     let app = TestApp::spawn().await;
     let (alice_id, alice) = app.signup("alice").await;
     let (_, bob) = app.signup("bob").await;
-    app.ok(
-        "following/create",
-        json!({ "userId": alice_id }),
-        Some(&bob),
-    )
-    .await;
+    app.follow(&bob, &alice_id).await;
     let note = |params: Value| {
         let app = &app;
         let alice = alice.clone();
@@ -1137,22 +1092,17 @@ async fn ajv_type_errors_for_null_and_non_strings() {
             "#/properties/mediaIds/type",
         ),
     ];
-    let mut failures = Vec::new();
-    for (body, param) in cases {
-        let (status, value) = app.api("notes/create", body.clone(), Some(&alice)).await;
-        if status != 400 || value["error"]["info"]["param"] != param {
-            failures.push(format!(
-                "{body}: expected INVALID_PARAM at {param}, got {status} {value}"
-            ));
-        }
-    }
-    let (status, value) = app
-        .api("users/show", json!({ "userIds": null }), None)
-        .await;
-    if status != 400 || value["error"]["info"]["param"] != "#/properties/userIds/type" {
-        failures.push(format!("users/show userIds null: {status} {value}"));
-    }
-    report(failures);
+    let mut cases: Vec<ErrorCase> = cases
+        .into_iter()
+        .map(|(body, param)| ErrorCase::invalid_param("notes/create", Some(&alice), body, param))
+        .collect();
+    cases.push(ErrorCase::invalid_param(
+        "users/show",
+        None,
+        json!({ "userIds": null }),
+        "#/properties/userIds/type",
+    ));
+    app.check_errors(cases).await;
 }
 
 #[tokio::test]
@@ -1205,11 +1155,12 @@ async fn more_than_twenty_mentions_are_refused() {
         json!({ "text": text(20), "visibility": "specified", "visibleUserIds": [ids[21]] }),
         json!({ "text": "x", "visibility": "specified", "visibleUserIds": ids[..21] }),
     ];
-    let mut failures = Vec::new();
-    for body in &cases {
-        failures.extend(expect_error(&app, &alice, body, TOO_MANY_MENTIONS).await);
-    }
-    report(failures);
+    app.check_errors(
+        cases
+            .into_iter()
+            .map(|body| refused(&alice, body, TOO_MANY_MENTIONS)),
+    )
+    .await;
     // noExtractMentions skips the text.
     post(
         &app,
@@ -1234,7 +1185,7 @@ async fn show_errors() {
                 token,
                 400,
                 "NO_SUCH_NOTE",
-                SHOW_NO_SUCH_NOTE,
+                errors::NO_SUCH_NOTE_NOTES_SHOW,
             )
             .await;
         }
@@ -1245,7 +1196,7 @@ async fn show_errors() {
                 token,
                 400,
                 "INVALID_PARAM",
-                INVALID_PARAM,
+                errors::INVALID_PARAM,
             )
             .await;
         assert_eq!(err["info"]["param"], "#/required");
@@ -1256,7 +1207,7 @@ async fn show_errors() {
                 token,
                 400,
                 "INVALID_PARAM",
-                INVALID_PARAM,
+                errors::INVALID_PARAM,
             )
             .await;
         assert_eq!(err["info"]["param"], "#/properties/noteId/format");
@@ -1282,12 +1233,7 @@ async fn show_applies_the_hiding_rules() {
     let (carol_id, carol) = app.signup("carol").await;
     let (_, dave) = app.signup("dave").await;
     // Bob follows alice; carol is mentioned (and, for specified notes, listed); dave is a stranger.
-    app.ok(
-        "following/create",
-        json!({ "userId": alice_id }),
-        Some(&bob),
-    )
-    .await;
+    app.follow(&bob, &alice_id).await;
     let token = |who: Who| match who {
         Author => Some(alice.as_str()),
         Follower => Some(bob.as_str()),
@@ -1402,12 +1348,7 @@ async fn embedded_targets_are_hidden_too() {
     let (alice_id, alice) = app.signup("alice").await;
     let (_, bob) = app.signup("bob").await;
     let (_, dave) = app.signup("dave").await;
-    app.ok(
-        "following/create",
-        json!({ "userId": alice_id }),
-        Some(&bob),
-    )
-    .await;
+    app.follow(&bob, &alice_id).await;
     let secret = id(&post(
         &app,
         &alice,
@@ -1492,7 +1433,7 @@ async fn delete_answers_204_and_updates_counts() {
         None,
         400,
         "NO_SUCH_NOTE",
-        SHOW_NO_SUCH_NOTE,
+        errors::NO_SUCH_NOTE_NOTES_SHOW,
     )
     .await;
     // Deleting twice: it is gone.
@@ -1502,7 +1443,7 @@ async fn delete_answers_204_and_updates_counts() {
         Some(&bob),
         400,
         "NO_SUCH_NOTE",
-        DELETE_NO_SUCH_NOTE,
+        errors::NO_SUCH_NOTE_NOTES_DELETE,
     )
     .await;
 
@@ -1595,7 +1536,7 @@ async fn delete_permissions_and_errors() {
     let alices = id(&post(&app, &alice, json!({ "text": "alice's" })).await);
     let admins = id(&post(&app, &admin, json!({ "text": "admin's" })).await);
 
-    let denied = "fe8d7103-0ea8-4ec3-814d-f8b401dc69e9";
+    let denied = errors::ACCESS_DENIED_NOTES_DELETE;
     app.fails(
         "notes/delete",
         json!({ "noteId": alices }),
@@ -1620,7 +1561,7 @@ async fn delete_permissions_and_errors() {
         None,
         401,
         "CREDENTIAL_REQUIRED",
-        "1384574d-a912-4b81-8601-c7b1c4085df1",
+        errors::CREDENTIAL_REQUIRED,
     )
     .await;
     for note_id in ["0000000000000000", "kyoppie"] {
@@ -1630,7 +1571,7 @@ async fn delete_permissions_and_errors() {
             Some(&alice),
             400,
             "NO_SUCH_NOTE",
-            DELETE_NO_SUCH_NOTE,
+            errors::NO_SUCH_NOTE_NOTES_DELETE,
         )
         .await;
     }
@@ -1641,7 +1582,7 @@ async fn delete_permissions_and_errors() {
             Some(&alice),
             400,
             "INVALID_PARAM",
-            INVALID_PARAM,
+            errors::INVALID_PARAM,
         )
         .await;
     assert_eq!(err["info"]["param"], "#/required");
@@ -1652,7 +1593,7 @@ async fn delete_permissions_and_errors() {
             Some(&alice),
             400,
             "INVALID_PARAM",
-            INVALID_PARAM,
+            errors::INVALID_PARAM,
         )
         .await;
     assert_eq!(err["info"]["param"], "#/properties/noteId/format");

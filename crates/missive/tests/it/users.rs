@@ -2,10 +2,8 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, assert_schema};
-
-const NO_SUCH_USER: &str = "4362f8dc-731f-4ad8-a694-be5a88922a24";
-const INVALID_PARAM: &str = "3d81ceae-475f-4600-b2a8-2bc116157532";
+use crate::errors;
+use crate::support::{ErrorCase, TestApp, assert_schema};
 
 /// Keys of `MeDetailedOnly`: only the user themselves sees them.
 const SELF_ONLY: &[&str] = &[
@@ -156,7 +154,7 @@ async fn show_by_user_ids_keeps_the_given_order_and_skips_unknown_ids() {
             None,
             400,
             "INVALID_PARAM",
-            INVALID_PARAM,
+            errors::INVALID_PARAM,
         )
         .await;
     assert_eq!(err["info"]["param"], "#/properties/userIds/items/format");
@@ -167,7 +165,7 @@ async fn show_by_user_ids_keeps_the_given_order_and_skips_unknown_ids() {
             None,
             400,
             "INVALID_PARAM",
-            INVALID_PARAM,
+            errors::INVALID_PARAM,
         )
         .await;
     assert_eq!(err["info"]["param"], "#/properties/userIds/uniqueItems");
@@ -237,12 +235,7 @@ async fn the_relation_block_reflects_follows() {
         "followedMessage only comes with isFollowing"
     );
 
-    app.ok(
-        "following/create",
-        json!({ "userId": bob_id }),
-        Some(&alice),
-    )
-    .await;
+    app.follow(&alice, &bob_id).await;
     let bob_seen_by_alice = app
         .ok("users/show", json!({ "userId": bob_id }), Some(&alice))
         .await;
@@ -256,12 +249,7 @@ async fn the_relation_block_reflects_follows() {
     assert_eq!(relation(&alice_seen_by_bob), (json!(false), json!(true)));
     assert_eq!(alice_seen_by_bob["followingCount"], 1);
 
-    app.ok(
-        "following/create",
-        json!({ "userId": alice_id }),
-        Some(&bob),
-    )
-    .await;
+    app.follow(&bob, &alice_id).await;
     let mutual = app
         .ok("users/show", json!({ "userId": bob_id }), Some(&alice))
         .await;
@@ -279,24 +267,9 @@ async fn counts_follow_follows_and_notes() {
     let (alice_id, alice) = app.signup("alice").await;
     let (bob_id, bob) = app.signup("bob").await;
     let (carol_id, carol) = app.signup("carol").await;
-    app.ok(
-        "following/create",
-        json!({ "userId": alice_id }),
-        Some(&bob),
-    )
-    .await;
-    app.ok(
-        "following/create",
-        json!({ "userId": alice_id }),
-        Some(&carol),
-    )
-    .await;
-    app.ok(
-        "following/create",
-        json!({ "userId": bob_id }),
-        Some(&alice),
-    )
-    .await;
+    app.follow(&bob, &alice_id).await;
+    app.follow(&carol, &alice_id).await;
+    app.follow(&alice, &bob_id).await;
     let first = app.post_note(&alice, json!({ "text": "one" })).await;
     app.post_note(&alice, json!({ "text": "two", "visibility": "specified" }))
         .await;
@@ -407,45 +380,30 @@ async fn unknown_users_are_404_and_bad_ids_400() {
         json!({ "username": "alice", "host": "example.com" }),
         json!({ "username": "alice", "host": "other.example" }),
     ];
-    let mut failures = Vec::new();
-    for body in not_found {
-        let (status, value) = app.api("users/show", body.clone(), None).await;
-        let e = &value["error"];
-        if status != 404
-            || e["code"] != "NO_SUCH_USER"
-            || e["id"] != NO_SUCH_USER
-            || e["kind"] != "client"
-        {
-            failures.push(format!(
-                "{body}: expected 404 NO_SUCH_USER, got {status} {value}"
-            ));
-        }
-    }
+    let not_found = not_found.into_iter().map(|body| {
+        ErrorCase::new(
+            "users/show",
+            None,
+            body,
+            404,
+            "NO_SUCH_USER",
+            errors::NO_SUCH_USER_USERS_SHOW,
+        )
+        .kind("client")
+    });
     let invalid = [
         (json!({ "userId": "foo-bar" }), "#/properties/userId/format"),
         (json!({ "userId": "" }), "#/properties/userId/format"),
         (json!({ "userId": 12 }), "#/properties/userId/type"),
         (json!({ "userIds": "abc" }), "#/properties/userIds/type"),
-    ];
-    for (body, param) in invalid {
-        let (status, value) = app.api("users/show", body.clone(), None).await;
-        let e = &value["error"];
-        if status != 400
-            || e["code"] != "INVALID_PARAM"
-            || e["id"] != INVALID_PARAM
-            || e["info"]["param"] != param
-        {
-            failures.push(format!(
-                "{body}: expected 400 INVALID_PARAM at {param}, got {status} {value}"
-            ));
-        }
-    }
+    ]
+    .into_iter()
+    .map(|(body, param)| ErrorCase::invalid_param("users/show", None, body, param));
+    app.check_errors(not_found.chain(invalid)).await;
     // Neither a userId, userIds nor username.
     let (status, value) = app.api("users/show", json!({}), None).await;
-    if status != 400 || value["error"]["code"] != "INVALID_PARAM" {
-        failures.push(format!(
-            "{{}}: expected 400 INVALID_PARAM, got {status} {value}"
-        ));
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        status == 400 && value["error"]["code"] == "INVALID_PARAM",
+        "{{}}: expected 400 INVALID_PARAM, got {status} {value}"
+    );
 }

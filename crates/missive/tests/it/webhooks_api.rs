@@ -2,9 +2,8 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, assert_schema};
-
-const INVALID_PARAM: &str = "3d81ceae-475f-4600-b2a8-2bc116157532";
+use crate::errors;
+use crate::support::{ErrorCase, TestApp, assert_schema};
 
 #[tokio::test]
 async fn create_list_show_update_delete() {
@@ -140,19 +139,10 @@ async fn parameters_are_validated_like_misskey() {
         ),
         (with("name", json!(1)), "#/properties/name/type"),
     ];
-    let mut failures = Vec::new();
-    for (body, param) in cases {
-        let (status, res) = app
-            .api("i/webhooks/create", body.clone(), Some(&alice))
-            .await;
-        if status != 400
-            || res["error"]["id"] != INVALID_PARAM
-            || res["error"]["info"]["param"] != param
-        {
-            failures.push(format!("{body}: {status} {res}"));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    app.check_errors(cases.into_iter().map(|(body, param)| {
+        ErrorCase::invalid_param("i/webhooks/create", Some(&alice), body, param)
+    }))
+    .await;
     // Exactly the maxima are fine.
     let max = json!({ "name": "x".repeat(100), "url": format!("https://x.example/{}", "a".repeat(1004)), "secret": "s".repeat(1024), "on": [] });
     app.ok("i/webhooks/create", max, Some(&alice)).await;
@@ -160,33 +150,28 @@ async fn parameters_are_validated_like_misskey() {
     let id = app
         .create_webhook(&alice, "http://127.0.0.1:9/x", &["note"], "")
         .await;
-    for (body, param) in [
-        (json!({}), "#/required"),
-        (
-            json!({ "webhookId": "a-b" }),
-            "#/properties/webhookId/format",
-        ),
-        (
-            json!({ "webhookId": id, "url": "gopher://x" }),
-            "#/properties/url/format",
-        ),
-        (
-            json!({ "webhookId": id, "active": "yes" }),
-            "#/properties/active/type",
-        ),
-    ] {
-        let err = app
-            .fails(
-                "i/webhooks/update",
-                body,
-                Some(&alice),
-                400,
-                "INVALID_PARAM",
-                INVALID_PARAM,
-            )
-            .await;
-        assert_eq!(err["info"]["param"], param);
-    }
+    app.check_errors(
+        [
+            (json!({}), "#/required"),
+            (
+                json!({ "webhookId": "a-b" }),
+                "#/properties/webhookId/format",
+            ),
+            (
+                json!({ "webhookId": id, "url": "gopher://x" }),
+                "#/properties/url/format",
+            ),
+            (
+                json!({ "webhookId": id, "active": "yes" }),
+                "#/properties/active/type",
+            ),
+        ]
+        .into_iter()
+        .map(|(body, param)| {
+            ErrorCase::invalid_param("i/webhooks/update", Some(&alice), body, param)
+        }),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -207,7 +192,7 @@ async fn the_webhook_limit_counts_existing_webhooks() {
             Some(&alice),
             400,
             "TOO_MANY_WEBHOOKS",
-            "87a9bb19-111e-4e37-81d3-a3e7426453b0",
+            errors::TOO_MANY_WEBHOOKS,
         )
         .await;
     assert_eq!(err["message"], "You cannot create webhook any more.");
@@ -228,7 +213,7 @@ async fn the_webhook_limit_counts_existing_webhooks() {
         Some(&bob),
         400,
         "TOO_MANY_WEBHOOKS",
-        "87a9bb19-111e-4e37-81d3-a3e7426453b0",
+        errors::TOO_MANY_WEBHOOKS,
     )
     .await;
 }
@@ -249,42 +234,43 @@ async fn a_user_never_sees_or_changes_another_users_webhooks() {
         (
             "i/webhooks/show",
             json!({ "webhookId": hook }),
-            "50f614d9-3047-4f7e-90d8-ad6b2d5fb098",
+            errors::NO_SUCH_WEBHOOK_SHOW,
         ),
         (
             "i/webhooks/update",
             json!({ "webhookId": hook, "active": false }),
-            "fb0fea69-da18-45b1-828d-bd4fd1612518",
+            errors::NO_SUCH_WEBHOOK_UPDATE,
         ),
         (
             "i/webhooks/delete",
             json!({ "webhookId": hook }),
-            "bae73e5a-5522-4965-ae19-3a8688e71d82",
+            errors::NO_SUCH_WEBHOOK_DELETE,
         ),
         (
             "i/webhooks/test",
             json!({ "webhookId": hook, "type": "note" }),
-            "0c52149c-e913-18f8-5dc7-74870bfe0cf9",
+            errors::NO_SUCH_WEBHOOK_TEST,
         ),
     ];
-    for (endpoint, body, id) in &cases {
-        let err = app
-            .fails(
+    // Bob's call on alice's webhook, and alice's on a well-formed id that names nothing,
+    // get the same answer.
+    app.check_errors(cases.iter().flat_map(|(endpoint, body, id)| {
+        let mut unknown = body.clone();
+        unknown["webhookId"] = json!("0000000000000000");
+        [
+            ErrorCase::new(
                 endpoint,
-                body.clone(),
                 Some(&bob),
+                body.clone(),
                 400,
                 "NO_SUCH_WEBHOOK",
                 id,
             )
-            .await;
-        assert_eq!(err["message"], "No such webhook.");
-        // A well-formed id that names nothing gets the same answer.
-        let mut unknown = body.clone();
-        unknown["webhookId"] = json!("0000000000000000");
-        app.fails(endpoint, unknown, Some(&alice), 400, "NO_SUCH_WEBHOOK", id)
-            .await;
-    }
+            .message("No such webhook."),
+            ErrorCase::new(endpoint, Some(&alice), unknown, 400, "NO_SUCH_WEBHOOK", id),
+        ]
+    }))
+    .await;
     let still = app
         .ok(
             "i/webhooks/show",
@@ -312,7 +298,7 @@ async fn credentials_are_required() {
             None,
             401,
             "CREDENTIAL_REQUIRED",
-            "1384574d-a912-4b81-8601-c7b1c4085df1",
+            errors::CREDENTIAL_REQUIRED,
         )
         .await;
     }
@@ -323,7 +309,7 @@ async fn credentials_are_required() {
         None,
         400,
         "ACCESS_DENIED",
-        "56f35758-7dd5-468b-8439-5d6fb8ec9b8e",
+        errors::ACCESS_DENIED,
     )
     .await;
 }
@@ -427,7 +413,7 @@ async fn administrators_list_and_switch_every_webhook() {
         Some(&admin),
         400,
         "INVALID_PARAM",
-        INVALID_PARAM,
+        errors::INVALID_PARAM,
     )
     .await;
     app.fails(
@@ -436,7 +422,7 @@ async fn administrators_list_and_switch_every_webhook() {
         Some(&admin),
         400,
         "NO_SUCH_WEBHOOK",
-        "7c8a5c9e-2f63-4b52-a0a3-0c7d4c8f9e12",
+        errors::NO_SUCH_WEBHOOK_ADMIN_UPDATE,
     )
     .await;
     for endpoint in ["admin/webhooks/list", "admin/webhooks/update"] {
@@ -448,7 +434,7 @@ async fn administrators_list_and_switch_every_webhook() {
                 Some(&alice),
                 403,
                 "ROLE_PERMISSION_DENIED",
-                "c3d38592-54c0-429d-be96-5636b0431a61",
+                errors::ROLE_PERMISSION_DENIED,
             )
             .await;
         assert_eq!(err["kind"], "permission");
@@ -458,7 +444,7 @@ async fn administrators_list_and_switch_every_webhook() {
             None,
             401,
             "CREDENTIAL_REQUIRED",
-            "1384574d-a912-4b81-8601-c7b1c4085df1",
+            errors::CREDENTIAL_REQUIRED,
         )
         .await;
     }
