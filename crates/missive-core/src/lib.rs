@@ -12,6 +12,7 @@ pub mod id;
 pub mod mention;
 pub mod model;
 pub mod net_policy;
+pub mod note_rules;
 pub mod packed;
 pub mod receiver;
 pub mod retry;
