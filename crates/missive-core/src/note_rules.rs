@@ -48,7 +48,7 @@ pub enum Target {
     Unnamed,
     /// The id names no note.
     Missing,
-    Found(Note),
+    Found(Box<Note>),
 }
 
 /// What the API loaded for a draft.

@@ -139,8 +139,9 @@ impl World {
                 .notes
                 .iter()
                 .find(|n| n.id == name)
-                .cloned()
-                .map_or(Target::Missing, Target::Found),
+                .map_or(Target::Missing, |note| {
+                    Target::Found(Box::new(note.clone()))
+                }),
         }
     }
 

@@ -165,7 +165,7 @@ async fn target(ctx: &Ctx, id: Option<&str>) -> Result<Target, StoreError> {
             .store
             .note_by_id(id)
             .await?
-            .map_or(Target::Missing, Target::Found),
+            .map_or(Target::Missing, |note| Target::Found(Box::new(note))),
     })
 }
 
