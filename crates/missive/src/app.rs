@@ -65,12 +65,12 @@ impl App {
             config.delivery_timeout,
             config.origin.host.clone(),
         )?;
-        let (test_send_queue, test_sends) = mpsc::unbounded_channel();
+        let (test_sends_tx, test_sends_rx) = mpsc::unbounded_channel();
         Ok(App {
-            ctx: Arc::new(Ctx::new(store, config, test_send_queue)),
+            ctx: Arc::new(Ctx::new(store, config, test_sends_tx)),
             listener,
             client,
-            test_sends,
+            test_sends: test_sends_rx,
         })
     }
 

@@ -1,48 +1,87 @@
-//! The note rules as tables of cases, each posted in one small world: alice, bob, carol
-//! and dave (bob follows alice), alice's notes of each visibility, a local-only note, a
-//! pure renote, a note specified to bob, and bob's own specified note.
+//! The note rules as tables of cases, each posted in one small world: alice, bob, carol,
+//! dave and user0…user21 (bob follows alice), alice's notes of each visibility, a
+//! local-only note, a pure renote, notes specified to bob, and bob's own specified note.
 
 use super::*;
+use NoteRuleViolation::*;
 use Visibility::{Followers, Home, Public, Specified};
 
 const LOCAL_HOST: &str = "example.test";
 const MENTION_LIMIT: usize = 20;
 
-/// A `notes/create` call in the world: targets are note names (`"missing"` names no
-/// note), visible users are usernames.
-#[derive(Debug, Clone, Copy)]
+/// A `notes/create` call in the world. Targets are note ids (`"missing"` names no note);
+/// users are named by username.
+#[derive(Debug, Clone)]
 struct Post {
     by: &'static str,
-    text: Option<&'static str>,
-    cw: Option<&'static str>,
-    visibility: Visibility,
-    local_only: bool,
-    reply: Option<&'static str>,
-    renote: Option<&'static str>,
-    visible_to: &'static [&'static str],
-    no_extract_mentions: bool,
+    draft: NoteDraft,
 }
 
-const fn post(by: &'static str) -> Post {
+/// A note with the text `x` and nothing else.
+fn post(by: &'static str) -> Post {
     Post {
         by,
-        text: Some("x"),
-        cw: None,
-        visibility: Public,
-        local_only: false,
-        reply: None,
-        renote: None,
-        visible_to: &[],
-        no_extract_mentions: false,
+        draft: NoteDraft {
+            visibility: Public,
+            visible_user_ids: Vec::new(),
+            cw: None,
+            local_only: false,
+            reaction_acceptance: None,
+            no_extract_mentions: false,
+            reply_id: None,
+            renote_id: None,
+            text: Some("x".to_owned()),
+        },
     }
 }
 
 /// A renote with nothing of its own.
-const fn pure_renote(by: &'static str, of: &'static str) -> Post {
-    Post {
-        text: None,
-        renote: Some(of),
-        ..post(by)
+fn pure_renote(by: &'static str, of: &str) -> Post {
+    let mut renote = post(by).renote(of);
+    renote.draft.text = None;
+    renote
+}
+
+impl Post {
+    fn text(mut self, text: impl Into<String>) -> Post {
+        self.draft.text = Some(text.into());
+        self
+    }
+
+    fn cw(mut self, cw: impl Into<String>) -> Post {
+        self.draft.cw = Some(cw.into());
+        self
+    }
+
+    fn visibility(mut self, visibility: Visibility) -> Post {
+        self.draft.visibility = visibility;
+        self
+    }
+
+    fn local_only(mut self) -> Post {
+        self.draft.local_only = true;
+        self
+    }
+
+    fn visible_to<S: AsRef<str>>(mut self, usernames: impl IntoIterator<Item = S>) -> Post {
+        self.draft.visible_user_ids = usernames.into_iter().map(|n| user_id(n.as_ref())).collect();
+        self
+    }
+
+    fn no_extract_mentions(mut self) -> Post {
+        self.draft.no_extract_mentions = true;
+        self
+    }
+
+    fn reply(mut self, to: &str) -> Post {
+        self.draft.reply_id = Some(to.to_owned());
+        self
+    }
+
+    /// A quote, unless the text is taken away (see `pure_renote`).
+    fn renote(mut self, of: &str) -> Post {
+        self.draft.renote_id = Some(of.to_owned());
+        self
     }
 }
 
@@ -120,7 +159,6 @@ fn world() -> World {
             ..note("specified-to-bob", "alice", Specified)
         },
         note("bobs-specified", "bob", Specified),
-        note("alices-specified-to-bob", "alice", Specified),
         note("carols", "carol", Public),
         note("user21s", "user21", Public),
     ];
@@ -132,13 +170,13 @@ fn world() -> World {
 }
 
 impl World {
-    fn target(&self, name: Option<&str>) -> Target {
-        match name {
+    fn target(&self, id: Option<&str>) -> Target {
+        match id {
             None => Target::Unnamed,
-            Some(name) => self
+            Some(id) => self
                 .notes
                 .iter()
-                .find(|n| n.id == name)
+                .find(|n| n.id == id)
                 .map_or(Target::Missing, |note| {
                     Target::Found(Box::new(note.clone()))
                 }),
@@ -153,7 +191,7 @@ impl World {
                 .follows
                 .iter()
                 .any(|(from, to)| user_id(from) == author && user_id(to) == target.user_id),
-            _ => false,
+            Target::Unnamed | Target::Missing => false,
         };
         let names = mentioned_usernames(draft, LOCAL_HOST);
         Facts {
@@ -175,36 +213,18 @@ impl World {
         }
     }
 
-    fn compose(&self, author: &str, draft: NoteDraft) -> Result<Note, NoteRuleViolation> {
-        let author = user_id(author);
-        let facts = self.facts(&author, &draft);
+    fn post(&self, post: &Post) -> Result<Note, NoteRuleViolation> {
+        let author = user_id(post.by);
+        let facts = self.facts(&author, &post.draft);
         let policy = Policy {
             local_host: LOCAL_HOST,
             mention_limit: MENTION_LIMIT,
         };
-        compose("new".to_owned(), &author, draft, facts, policy)
-    }
-
-    fn post(&self, post: &Post) -> Result<Note, NoteRuleViolation> {
-        self.compose(post.by, draft(post))
+        compose("new".to_owned(), &author, post.draft.clone(), facts, policy)
     }
 }
 
-fn draft(post: &Post) -> NoteDraft {
-    NoteDraft {
-        visibility: post.visibility,
-        visible_user_ids: user_ids(post.visible_to),
-        cw: post.cw.map(str::to_owned),
-        local_only: post.local_only,
-        reaction_acceptance: None,
-        no_extract_mentions: post.no_extract_mentions,
-        reply_id: post.reply.map(str::to_owned),
-        renote_id: post.renote.map(str::to_owned),
-        text: post.text.map(str::to_owned),
-    }
-}
-
-/// Runs every case and reports all the failures at once.
+/// Posts every case and reports all the failures at once.
 fn check<T: std::fmt::Debug + PartialEq>(
     cases: &[(Post, T)],
     outcome: impl Fn(Result<Note, NoteRuleViolation>) -> T,
@@ -222,39 +242,20 @@ fn check<T: std::fmt::Debug + PartialEq>(
 
 #[test]
 fn reply_and_renote_targets() {
-    use NoteRuleViolation::*;
-    let cases: &[(Post, Result<(), NoteRuleViolation>)] = &[
-        (
-            Post {
-                reply: Some("missing"),
-                ..post("bob")
-            },
-            Err(NoSuchReplyTarget),
-        ),
+    let cases = [
+        (post("bob").reply("missing"), Err(NoSuchReplyTarget)),
         (pure_renote("bob", "missing"), Err(NoSuchRenoteTarget)),
-        (
-            Post {
-                renote: Some("missing"),
-                ..post("bob")
-            },
-            Err(NoSuchRenoteTarget),
-        ),
+        (post("bob").renote("missing"), Err(NoSuchRenoteTarget)),
         (
             pure_renote("bob", "pure-renote"),
             Err(CannotRenoteToAPureRenote),
         ),
         (
-            Post {
-                renote: Some("pure-renote"),
-                ..post("bob")
-            },
+            post("bob").renote("pure-renote"),
             Err(CannotRenoteToAPureRenote),
         ),
         (
-            Post {
-                reply: Some("pure-renote"),
-                ..post("bob")
-            },
+            post("bob").reply("pure-renote"),
             Err(CannotReplyToAPureRenote),
         ),
         // Someone else's followers note, even for a follower; any specified note, even your own.
@@ -263,10 +264,7 @@ fn reply_and_renote_targets() {
             Err(CannotRenoteDueToVisibility),
         ),
         (
-            Post {
-                renote: Some("followers"),
-                ..post("bob")
-            },
+            post("bob").renote("followers"),
             Err(CannotRenoteDueToVisibility),
         ),
         (
@@ -282,115 +280,59 @@ fn reply_and_renote_targets() {
             Err(CannotRenoteDueToVisibility),
         ),
         (
-            Post {
-                visibility: Specified,
-                ..pure_renote("bob", "bobs-specified")
-            },
+            pure_renote("bob", "bobs-specified").visibility(Specified),
             Err(CannotRenoteDueToVisibility),
         ),
         // Replies to notes the author cannot see.
         (
-            Post {
-                reply: Some("followers"),
-                ..post("carol")
-            },
+            post("carol").reply("followers"),
             Err(CannotReplyToAnInvisibleNote),
         ),
         (
-            Post {
-                reply: Some("specified-to-bob"),
-                ..post("carol")
-            },
+            post("carol").reply("specified-to-bob"),
             Err(CannotReplyToAnInvisibleNote),
         ),
         (
-            Post {
-                reply: Some("specified-to-bob"),
-                visibility: Specified,
-                ..post("carol")
-            },
+            post("carol")
+                .reply("specified-to-bob")
+                .visibility(Specified),
             Err(CannotReplyToAnInvisibleNote),
         ),
         // Replies to a specified note must stay specified.
         (
-            Post {
-                reply: Some("specified-to-bob"),
-                ..post("bob")
-            },
+            post("bob").reply("specified-to-bob"),
             Err(CannotReplyToSpecifiedVisibilityNoteWithExtendedVisibility),
         ),
         (
-            Post {
-                reply: Some("specified-to-bob"),
-                visibility: Followers,
-                ..post("bob")
-            },
+            post("bob").reply("specified-to-bob").visibility(Followers),
             Err(CannotReplyToSpecifiedVisibilityNoteWithExtendedVisibility),
         ),
         (
-            Post {
-                reply: Some("specified-to-bob"),
-                visibility: Home,
-                ..post("alice")
-            },
+            post("alice").reply("specified-to-bob").visibility(Home),
             Err(CannotReplyToSpecifiedVisibilityNoteWithExtendedVisibility),
         ),
         // Renote errors come before reply errors.
         (
-            Post {
-                reply: Some("missing"),
-                ..pure_renote("bob", "missing")
-            },
+            pure_renote("bob", "missing").reply("missing"),
             Err(NoSuchRenoteTarget),
         ),
         (
-            Post {
-                reply: Some("missing"),
-                ..pure_renote("bob", "pure-renote")
-            },
+            pure_renote("bob", "pure-renote").reply("missing"),
             Err(CannotRenoteToAPureRenote),
         ),
         // What is allowed: replying to what you see, specified replies to specified
         // notes, renoting your own followers note.
+        (post("bob").reply("followers"), Ok(())),
         (
-            Post {
-                reply: Some("followers"),
-                ..post("bob")
-            },
+            post("bob").reply("specified-to-bob").visibility(Specified),
             Ok(()),
         ),
-        (
-            Post {
-                reply: Some("specified-to-bob"),
-                visibility: Specified,
-                ..post("bob")
-            },
-            Ok(()),
-        ),
-        (
-            Post {
-                reply: Some("followers"),
-                ..post("alice")
-            },
-            Ok(()),
-        ),
+        (post("alice").reply("followers"), Ok(())),
         (pure_renote("alice", "followers"), Ok(())),
-        (
-            Post {
-                reply: Some("public"),
-                ..post("carol")
-            },
-            Ok(()),
-        ),
-        (
-            Post {
-                reply: Some("public"),
-                ..pure_renote("carol", "home")
-            },
-            Ok(()),
-        ),
+        (post("carol").reply("public"), Ok(())),
+        (pure_renote("carol", "home").reply("public"), Ok(())),
     ];
-    check(cases, |outcome| outcome.map(|_| ()));
+    check(&cases, |outcome| outcome.map(|_| ()));
 }
 
 #[test]
@@ -401,131 +343,61 @@ fn targets_narrow_the_scope() {
             local_only,
         })
     };
-    let cases: &[(Post, Result<Scope, NoteRuleViolation>)] = &[
+    let cases = [
         (pure_renote("bob", "public"), scope(Public, false)),
         (
-            Post {
-                visibility: Home,
-                ..pure_renote("bob", "public")
-            },
+            pure_renote("bob", "public").visibility(Home),
             scope(Home, false),
         ),
         (
-            Post {
-                visibility: Followers,
-                ..pure_renote("bob", "public")
-            },
+            pure_renote("bob", "public").visibility(Followers),
             scope(Followers, false),
         ),
         (pure_renote("bob", "home"), scope(Home, false)),
         (
-            Post {
-                renote: Some("home"),
-                ..post("bob")
-            },
+            pure_renote("bob", "home").visibility(Public),
             scope(Home, false),
         ),
+        (post("bob").renote("home"), scope(Home, false)),
         (
-            Post {
-                visibility: Followers,
-                ..pure_renote("bob", "home")
-            },
+            pure_renote("bob", "home").visibility(Followers),
             scope(Followers, false),
         ),
         (pure_renote("alice", "followers"), scope(Followers, false)),
         (
-            Post {
-                visibility: Home,
-                ..pure_renote("alice", "followers")
-            },
+            pure_renote("alice", "followers").visibility(Home),
             scope(Followers, false),
         ),
-        (
-            Post {
-                renote: Some("followers"),
-                ..post("alice")
-            },
-            scope(Followers, false),
-        ),
+        (post("alice").renote("followers"), scope(Followers, false)),
         // Even a specified renote of your own followers note becomes followers.
         (
-            Post {
-                visibility: Specified,
-                visible_to: &["bob"],
-                ..pure_renote("alice", "followers")
-            },
+            pure_renote("alice", "followers")
+                .visibility(Specified)
+                .visible_to(&["bob"]),
+            scope(Followers, false),
+        ),
+        (post("bob").reply("public"), scope(Public, false)),
+        (post("bob").reply("home"), scope(Home, false)),
+        (post("bob").reply("followers"), scope(Home, false)),
+        (
+            post("bob").reply("home").visibility(Followers),
             scope(Followers, false),
         ),
         (
-            Post {
-                reply: Some("public"),
-                ..post("bob")
-            },
-            scope(Public, false),
-        ),
-        (
-            Post {
-                reply: Some("home"),
-                ..post("bob")
-            },
-            scope(Home, false),
-        ),
-        (
-            Post {
-                reply: Some("followers"),
-                ..post("bob")
-            },
-            scope(Home, false),
-        ),
-        (
-            Post {
-                reply: Some("home"),
-                visibility: Followers,
-                ..post("bob")
-            },
+            post("bob").reply("followers").visibility(Followers),
             scope(Followers, false),
         ),
         (
-            Post {
-                reply: Some("followers"),
-                visibility: Followers,
-                ..post("bob")
-            },
-            scope(Followers, false),
-        ),
-        (
-            Post {
-                reply: Some("home"),
-                visibility: Specified,
-                ..post("bob")
-            },
+            post("bob").reply("home").visibility(Specified),
             scope(Specified, false),
         ),
         (pure_renote("bob", "local"), scope(Public, true)),
-        (
-            Post {
-                renote: Some("local"),
-                ..post("bob")
-            },
-            scope(Public, true),
-        ),
-        (
-            Post {
-                reply: Some("local"),
-                ..post("bob")
-            },
-            scope(Public, true),
-        ),
+        (post("bob").renote("local"), scope(Public, true)),
+        (post("bob").reply("local"), scope(Public, true)),
         (post("bob"), scope(Public, false)),
-        (
-            Post {
-                local_only: true,
-                ..post("bob")
-            },
-            scope(Public, true),
-        ),
+        (post("bob").local_only(), scope(Public, true)),
     ];
-    check(cases, |outcome| {
+    check(&cases, |outcome| {
         outcome.map(|note| Scope {
             visibility: note.visibility,
             local_only: note.local_only,
@@ -535,294 +407,172 @@ fn targets_narrow_the_scope() {
 
 #[test]
 fn mentions_and_visible_users() {
-    // The mentions and the visible users, given as usernames.
-    type Audience = Result<(Vec<String>, Vec<String>), NoteRuleViolation>;
-    let audience = |mentions: &[&str], visible: &[&str]| -> Audience {
-        Ok((user_ids(mentions), user_ids(visible)))
-    };
-    let text = |text: &'static str| Post {
-        text: Some(text),
-        ..post("alice")
-    };
-    let cases: &[(Post, Audience)] = &[
-        (text("@bob hi"), audience(&["bob"], &[])),
-        (text("@BOB hi"), audience(&["bob"], &[])),
-        (text("hi @Bob."), audience(&["bob"], &[])),
-        (text("@bob @BOB @Bob"), audience(&["bob"], &[])),
-        (text("@ghost yo"), audience(&[], &[])),
-        (text("@ghost @bob"), audience(&["bob"], &[])),
+    // The note's mentions and visible users, given as usernames.
+    let audience =
+        |mentions: &[&str], visible: &[&str]| Ok((user_ids(mentions), user_ids(visible)));
+    let alice = |text: &str| post("alice").text(text);
+    let cases = [
+        (alice("@bob hi"), audience(&["bob"], &[])),
+        (alice("@BOB hi"), audience(&["bob"], &[])),
+        (alice("hi @Bob."), audience(&["bob"], &[])),
+        (alice("@bob @BOB @Bob"), audience(&["bob"], &[])),
+        (alice("@ghost yo"), audience(&[], &[])),
+        (alice("@ghost @bob"), audience(&["bob"], &[])),
         (
-            text("@carol @bob @carol @dave"),
+            alice("@carol @bob @carol @dave"),
             audience(&["carol", "bob", "dave"], &[]),
         ),
-        (text("@alice me"), audience(&["alice"], &[])),
+        (alice("@alice me"), audience(&["alice"], &[])),
         (
-            text("mail bob@example.com, `@bob`, https://x.y/@bob"),
+            alice("mail bob@example.com, `@bob`, https://x.y/@bob"),
             audience(&[], &[]),
         ),
-        (text("@bob@example.com"), audience(&[], &[])),
-        (text("@bob@example.testx"), audience(&[], &[])),
+        (alice("@bob@example.com"), audience(&[], &[])),
+        (alice("@bob@example.testx"), audience(&[], &[])),
         // A mention of this server's host is local, whatever its case.
-        (text("@bob@EXAMPLE.test"), audience(&["bob"], &[])),
+        (alice("@bob@EXAMPLE.test"), audience(&["bob"], &[])),
         // The cw is searched too, after the text.
+        (alice("@dave").cw("@bob"), audience(&["dave", "bob"], &[])),
         (
-            Post {
-                cw: Some("@bob"),
-                ..text("@dave")
-            },
-            audience(&["dave", "bob"], &[]),
-        ),
-        (
-            Post {
-                no_extract_mentions: true,
-                cw: Some("@carol"),
-                ..text("@bob")
-            },
+            alice("@bob").cw("@carol").no_extract_mentions(),
             audience(&[], &[]),
         ),
         // The reply target's author comes after the text mentions, unless it is the author.
+        (alice("re").reply("carols"), audience(&["carol"], &[])),
         (
-            Post {
-                reply: Some("carols"),
-                ..text("re")
-            },
-            audience(&["carol"], &[]),
-        ),
-        (
-            Post {
-                reply: Some("carols"),
-                ..text("@bob re")
-            },
+            alice("@bob re").reply("carols"),
             audience(&["bob", "carol"], &[]),
         ),
         (
-            Post {
-                reply: Some("carols"),
-                ..text("@carol re")
-            },
+            alice("@carol re").reply("carols"),
             audience(&["carol"], &[]),
         ),
         (
-            Post {
-                reply: Some("carols"),
-                no_extract_mentions: true,
-                ..text("@bob")
-            },
+            alice("@bob").reply("carols").no_extract_mentions(),
             audience(&["carol"], &[]),
         ),
-        (
-            Post {
-                reply: Some("public"),
-                ..text("re")
-            },
-            audience(&[], &[]),
-        ),
+        (alice("re").reply("public"), audience(&[], &[])),
         // Specified notes mention their visible users last; text mentions do not become
-        // visible users, and unknown visible users are dropped.
+        // visible users, and visible users who do not exist are dropped.
         (
-            Post {
-                visibility: Specified,
-                visible_to: &["dave", "ghost", "carol"],
-                ..text("@bob")
-            },
+            alice("@bob")
+                .visibility(Specified)
+                .visible_to(&["dave", "ghost", "carol"]),
             audience(&["bob", "dave", "carol"], &["dave", "carol"]),
         ),
         (
-            Post {
-                visibility: Specified,
-                visible_to: &["dave"],
-                ..text("@dave")
-            },
+            alice("@dave").visibility(Specified).visible_to(&["dave"]),
             audience(&["dave"], &["dave"]),
         ),
-        (
-            Post {
-                visibility: Specified,
-                ..text("x")
-            },
-            audience(&[], &[]),
-        ),
+        (alice("x").visibility(Specified), audience(&[], &[])),
         // A specified reply is visible to the reply target's author, after the given users…
         (
-            Post {
-                visibility: Specified,
-                visible_to: &["bob"],
-                reply: Some("carols"),
-                ..text("x")
-            },
+            alice("x")
+                .visibility(Specified)
+                .visible_to(&["bob"])
+                .reply("carols"),
             audience(&["carol", "bob"], &["bob", "carol"]),
         ),
         // …even when that is the author: listed, but not mentioned.
         (
-            Post {
-                visibility: Specified,
-                visible_to: &["bob"],
-                reply: Some("alices-specified-to-bob"),
-                ..text("x")
-            },
+            alice("x")
+                .visibility(Specified)
+                .visible_to(&["bob"])
+                .reply("specified-to-bob"),
             audience(&["bob"], &["bob", "alice"]),
         ),
         (
-            Post {
-                visibility: Specified,
-                reply: Some("alices-specified-to-bob"),
-                ..text("x")
-            },
+            alice("x").visibility(Specified).reply("specified-to-bob"),
             audience(&[], &["alice"]),
         ),
         // Visible users count only for specified notes.
         (
-            Post {
-                visibility: Followers,
-                visible_to: &["bob"],
-                ..text("x")
-            },
+            alice("x").visibility(Followers).visible_to(&["bob"]),
             audience(&[], &[]),
         ),
         (
-            Post {
-                visibility: Specified,
-                visible_to: &["bob"],
-                ..pure_renote("alice", "followers")
-            },
+            pure_renote("alice", "followers")
+                .visibility(Specified)
+                .visible_to(&["bob"]),
             audience(&[], &[]),
         ),
         // Renotes mention nobody by themselves.
         (pure_renote("alice", "carols"), audience(&[], &[])),
     ];
-    check(cases, |outcome| {
+    check(&cases, |outcome| {
         outcome.map(|note| (note.mentions, note.visible_user_ids))
     });
 }
 
 #[test]
 fn at_most_twenty_mentions() {
-    let world = world();
-    let mentions = |range: std::ops::Range<usize>| -> String {
-        range
-            .map(|i| format!("@user{i}"))
-            .collect::<Vec<_>>()
-            .join(" ")
+    let mentions = |users: std::ops::Range<usize>| -> String {
+        let names: Vec<String> = users.map(|i| format!("@user{i}")).collect();
+        names.join(" ")
     };
-    let with = |text: String, post: Post| NoteDraft {
-        text: Some(text),
-        ..draft(&post)
+    let users = |users: std::ops::Range<usize>| -> Vec<String> {
+        users.map(|i| user_id(&format!("user{i}"))).collect()
     };
-    // Exactly 20 is fine, including repeats and unresolvable names beyond the 20.
-    let note = world
-        .compose(
-            "alice",
-            with(
-                format!("{} @user0 @ghost1 @ghost2", mentions(0..20)),
-                post("alice"),
-            ),
-        )
-        .expect("20 mentions");
-    assert_eq!(
-        note.mentions,
-        (0..20)
-            .map(|i| user_id(&format!("user{i}")))
-            .collect::<Vec<_>>(),
-        "in order of appearance"
-    );
-    // 20 text mentions plus a reply to yourself: still 20.
-    let reply_to_own = Post {
-        reply: Some("public"),
-        ..post("alice")
-    };
-    assert!(
-        world
-            .compose("alice", with(mentions(0..20), reply_to_own))
-            .is_ok()
-    );
-    // noExtractMentions skips the text.
-    let unextracted = Post {
-        no_extract_mentions: true,
-        ..post("alice")
-    };
-    assert!(
-        world
-            .compose("alice", with(mentions(0..22), unextracted))
-            .is_ok()
-    );
-
-    let too_many = [
-        with(mentions(0..21), post("alice")),
-        with(mentions(0..22), post("alice")),
-        NoteDraft {
-            cw: Some(format!("{} @user0", mentions(11..21))),
-            ..with(mentions(0..11), post("alice"))
-        },
+    let alice = |text: String| post("alice").text(text);
+    let cases = [
+        // Exactly 20 is fine, including repeats and unresolvable names beyond the 20, in
+        // order of appearance.
+        (
+            alice(format!("{} @user0 @ghost1 @ghost2", mentions(0..20))),
+            Ok(users(0..20)),
+        ),
+        // 20 text mentions plus a reply to yourself: still 20.
+        (alice(mentions(0..20)).reply("public"), Ok(users(0..20))),
+        // noExtractMentions skips the text.
+        (alice(mentions(0..22)).no_extract_mentions(), Ok(Vec::new())),
+        (alice(mentions(0..21)), Err(ContainsTooManyMentions)),
+        (alice(mentions(0..22)), Err(ContainsTooManyMentions)),
+        (
+            alice(mentions(0..11)).cw(format!("{} @user0", mentions(11..21))),
+            Err(ContainsTooManyMentions),
+        ),
         // The reply target's author counts.
-        with(
-            mentions(0..20),
-            Post {
-                reply: Some("user21s"),
-                ..post("alice")
-            },
+        (
+            alice(mentions(0..20)).reply("user21s"),
+            Err(ContainsTooManyMentions),
         ),
         // So do the visible users of a specified note.
-        NoteDraft {
-            visible_user_ids: vec![user_id("user21")],
-            ..with(
-                mentions(0..20),
-                Post {
-                    visibility: Specified,
-                    ..post("alice")
-                },
-            )
-        },
-        NoteDraft {
-            visible_user_ids: (0..21).map(|i| user_id(&format!("user{i}"))).collect(),
-            ..with(
-                "x".to_owned(),
-                Post {
-                    visibility: Specified,
-                    ..post("alice")
-                },
-            )
-        },
+        (
+            alice(mentions(0..20))
+                .visibility(Specified)
+                .visible_to(&["user21"]),
+            Err(ContainsTooManyMentions),
+        ),
+        (
+            alice("x".to_owned())
+                .visibility(Specified)
+                .visible_to((0..21).map(|i| format!("user{i}"))),
+            Err(ContainsTooManyMentions),
+        ),
     ];
-    for draft in too_many {
-        assert_eq!(
-            world.compose("alice", draft.clone()).map(|_| ()),
-            Err(NoteRuleViolation::ContainsTooManyMentions),
-            "{draft:?}"
-        );
-    }
+    check(&cases, |outcome| outcome.map(|note| note.mentions));
 }
 
 #[test]
 fn the_note_carries_the_draft_and_its_targets() {
-    let world = world();
-    let quote = NoteDraft {
+    let mut quote = post("bob").reply("carols").renote("public").cw("cw");
+    quote.draft.reaction_acceptance = Some("likeOnly".to_owned());
+    let expected = Note {
+        id: "new".to_owned(),
+        user_id: user_id("bob"),
+        text: Some("x".to_owned()),
         cw: Some("cw".to_owned()),
+        visibility: Public,
+        local_only: false,
         reaction_acceptance: Some("likeOnly".to_owned()),
-        ..draft(&Post {
-            reply: Some("carols"),
-            renote: Some("public"),
-            ..post("bob")
-        })
+        reply_id: Some("carols".to_owned()),
+        renote_id: Some("public".to_owned()),
+        reply_user_id: Some(user_id("carol")),
+        renote_user_id: Some(user_id("alice")),
+        mentions: user_ids(&["carol"]),
+        visible_user_ids: Vec::new(),
+        replies_count: 0,
+        renote_count: 0,
     };
-    let note = world.compose("bob", quote).expect("allowed");
-    assert_eq!(
-        note,
-        Note {
-            id: "new".to_owned(),
-            user_id: user_id("bob"),
-            text: Some("x".to_owned()),
-            cw: Some("cw".to_owned()),
-            visibility: Public,
-            local_only: false,
-            reaction_acceptance: Some("likeOnly".to_owned()),
-            reply_id: Some("carols".to_owned()),
-            renote_id: Some("public".to_owned()),
-            reply_user_id: Some(user_id("carol")),
-            renote_user_id: Some(user_id("alice")),
-            mentions: user_ids(&["carol"]),
-            visible_user_ids: Vec::new(),
-            replies_count: 0,
-            renote_count: 0,
-        }
-    );
+    assert_eq!(world().post(&quote), Ok(expected));
 }
