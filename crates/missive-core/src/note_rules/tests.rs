@@ -373,7 +373,7 @@ fn targets_narrow_the_scope() {
         (
             pure_renote("alice", "followers")
                 .visibility(Specified)
-                .visible_to(&["bob"]),
+                .visible_to(["bob"]),
             scope(Followers, false),
         ),
         (post("bob").reply("public"), scope(Public, false)),
@@ -457,11 +457,11 @@ fn mentions_and_visible_users() {
         (
             alice("@bob")
                 .visibility(Specified)
-                .visible_to(&["dave", "ghost", "carol"]),
+                .visible_to(["dave", "ghost", "carol"]),
             audience(&["bob", "dave", "carol"], &["dave", "carol"]),
         ),
         (
-            alice("@dave").visibility(Specified).visible_to(&["dave"]),
+            alice("@dave").visibility(Specified).visible_to(["dave"]),
             audience(&["dave"], &["dave"]),
         ),
         (alice("x").visibility(Specified), audience(&[], &[])),
@@ -469,7 +469,7 @@ fn mentions_and_visible_users() {
         (
             alice("x")
                 .visibility(Specified)
-                .visible_to(&["bob"])
+                .visible_to(["bob"])
                 .reply("carols"),
             audience(&["carol", "bob"], &["bob", "carol"]),
         ),
@@ -477,7 +477,7 @@ fn mentions_and_visible_users() {
         (
             alice("x")
                 .visibility(Specified)
-                .visible_to(&["bob"])
+                .visible_to(["bob"])
                 .reply("specified-to-bob"),
             audience(&["bob"], &["bob", "alice"]),
         ),
@@ -487,13 +487,13 @@ fn mentions_and_visible_users() {
         ),
         // Visible users count only for specified notes.
         (
-            alice("x").visibility(Followers).visible_to(&["bob"]),
+            alice("x").visibility(Followers).visible_to(["bob"]),
             audience(&[], &[]),
         ),
         (
             pure_renote("alice", "followers")
                 .visibility(Specified)
-                .visible_to(&["bob"]),
+                .visible_to(["bob"]),
             audience(&[], &[]),
         ),
         // Renotes mention nobody by themselves.
@@ -540,7 +540,7 @@ fn at_most_twenty_mentions() {
         (
             alice(mentions(0..20))
                 .visibility(Specified)
-                .visible_to(&["user21"]),
+                .visible_to(["user21"]),
             Err(ContainsTooManyMentions),
         ),
         (
