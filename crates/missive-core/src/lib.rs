@@ -13,6 +13,7 @@ pub mod id;
 pub mod mention;
 pub mod model;
 pub mod net_policy;
+pub mod note_rules;
 pub mod packed;
 pub mod rate_limit;
 pub mod receiver;

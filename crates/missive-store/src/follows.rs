@@ -61,7 +61,8 @@ impl Store {
         rows.iter().map(|row| get(row, "followee_id")).collect()
     }
 
-    /// Creates a follow, updates both counters and writes `outbox`, in one transaction.
+    /// Creates a follow, updates both counters and writes `outbox`, in one transaction
+    /// whose commit wakes the delivery workers.
     /// Returns `false` (and writes nothing) if the follow already exists.
     pub async fn create_follow(
         &self,
@@ -84,12 +85,12 @@ impl Store {
             return Ok(false);
         }
         adjust_counters(&mut tx, follower, followee, "+").await?;
-        outbox.write(&mut tx, self.dialect).await?;
-        tx.commit().await?;
+        self.commit(tx, outbox).await?;
         Ok(true)
     }
 
-    /// Deletes a follow, updates both counters and writes `outbox`, in one transaction.
+    /// Deletes a follow, updates both counters and writes `outbox`, in one transaction
+    /// whose commit wakes the delivery workers.
     /// Returns `false` (and writes nothing) if there was no such follow.
     pub async fn delete_follow(
         &self,
@@ -109,8 +110,7 @@ impl Store {
             return Ok(false);
         }
         adjust_counters(&mut tx, follower, followee, "-").await?;
-        outbox.write(&mut tx, self.dialect).await?;
-        tx.commit().await?;
+        self.commit(tx, outbox).await?;
         Ok(true)
     }
 }

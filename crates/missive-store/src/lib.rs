@@ -3,7 +3,8 @@
 //! One `Store` type serves SQLite and PostgreSQL through sqlx's `Any` driver. The SQL is
 //! portable except where a `Dialect` says otherwise (row locking, notifications).
 //! Every action that causes webhook deliveries writes the action and its deliveries in
-//! one transaction (DESIGN invariant 1): see `Outbox`.
+//! one transaction (invariant 1), and its commit wakes the delivery workers (invariant 4):
+//! see `Outbox` and `Store::commit`.
 
 mod codec;
 mod deliveries;
@@ -26,6 +27,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{AnyPool, ConnectOptions, Executor};
+use tokio::sync::Notify;
 
 pub use deliveries::{ClaimSkip, ClaimedDelivery, DeliveryCounts, Finished, FinishedState, Target};
 pub use error::StoreError;
@@ -54,6 +56,8 @@ pub struct Store {
     dialect: Dialect,
     /// Where `deliveries_listener` opens its own connection (PostgreSQL only).
     listen_to: Option<ListenTarget>,
+    /// Notified after each commit that wrote deliveries through this store or a clone.
+    deliveries_committed: Arc<Notify>,
 }
 
 /// PostgreSQL connection options, kept for the listening connection. Its `Debug` shows
@@ -83,6 +87,7 @@ impl Store {
                     write,
                     dialect,
                     listen_to: None,
+                    deliveries_committed: Arc::default(),
                 }
             }
             Dialect::Postgres => {
@@ -103,6 +108,7 @@ impl Store {
                     write: pool,
                     dialect,
                     listen_to: Some(ListenTarget(Arc::new(listen_options))),
+                    deliveries_committed: Arc::default(),
                 }
             }
         };
@@ -135,6 +141,13 @@ impl Store {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// The in-process wake-up of the delivery workers: notified after every commit that
+    /// wrote deliveries through this store (or a clone of it), so that they are sent at
+    /// once. Commits through other nodes arrive through `deliveries_listener`.
+    pub fn deliveries_committed(&self) -> &Notify {
+        &self.deliveries_committed
     }
 
     /// Begins a write transaction. On SQLite it takes the write lock at once

@@ -33,7 +33,8 @@ fn note_from_row(row: &AnyRow) -> Result<Note> {
 }
 
 impl Store {
-    /// Inserts a note, bumps the counters it affects and writes `outbox`, in one transaction.
+    /// Inserts a note, bumps the counters it affects and writes `outbox`, in one transaction
+    /// whose commit wakes the delivery workers.
     pub async fn create_note(&self, note: &Note, outbox: &Outbox) -> Result<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
@@ -72,8 +73,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        outbox.write(&mut tx, self.dialect).await?;
-        tx.commit().await?;
+        self.commit(tx, outbox).await?;
         Ok(())
     }
 

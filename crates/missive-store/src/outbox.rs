@@ -1,10 +1,11 @@
-//! The deliveries an action causes, written in the action's own transaction.
+//! The deliveries an action causes, written in the action's own transaction, and the
+//! commit that wakes the delivery workers.
 
 use std::fmt::Write;
 
 use sqlx::{Any, Transaction};
 
-use crate::{Dialect, Result};
+use crate::{Dialect, Result, Store};
 
 /// A serialized event body, shared by every delivery that carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,11 +41,7 @@ impl Outbox {
     /// Inserts the payloads that deliveries use, then the deliveries, due at once. On
     /// PostgreSQL it also queues a notification, which PostgreSQL sends to every node's
     /// listener when the transaction commits (and drops if it rolls back).
-    pub(crate) async fn write(
-        &self,
-        tx: &mut Transaction<'_, Any>,
-        dialect: Dialect,
-    ) -> Result<()> {
+    async fn write(&self, tx: &mut Transaction<'_, Any>, dialect: Dialect) -> Result<()> {
         for payload in &self.payloads {
             if !self.deliveries.iter().any(|d| d.payload_id == payload.id) {
                 continue;
@@ -99,6 +96,25 @@ impl Outbox {
             sqlx::query(crate::listener::NOTIFY)
                 .execute(&mut **tx)
                 .await?;
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Ends an action's transaction: writes the deliveries it causes, commits, and then
+    /// wakes this process's delivery workers (the other nodes' wake on the notification
+    /// `write` queued). The only way an outbox reaches the database, so that no action
+    /// can commit deliveries and leave them waiting for the next poll.
+    pub(crate) async fn commit(
+        &self,
+        mut tx: Transaction<'static, Any>,
+        outbox: &Outbox,
+    ) -> Result<()> {
+        outbox.write(&mut tx, self.dialect).await?;
+        tx.commit().await?;
+        if !outbox.is_empty() {
+            self.deliveries_committed.notify_one();
         }
         Ok(())
     }

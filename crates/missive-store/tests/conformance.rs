@@ -145,6 +145,7 @@ conformance!(
     concurrent_first_signups_make_exactly_one_admin,
     concurrent_mutual_follows_never_deadlock,
     listener_wakes_on_committed_deliveries_only,
+    commits_with_deliveries_wake_this_process,
     lost_connections_are_reported_as_unavailable,
     lookups_of_more_ids_than_one_statement_binds,
 );
@@ -1973,6 +1974,53 @@ async fn listener_wakes_on_committed_deliveries_only(db: Db) {
         .await
         .expect("woken after reconnecting");
     other.close().await;
+}
+
+async fn commits_with_deliveries_wake_this_process(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let w = webhook(s, &b).await;
+    // A wake-up that nobody waited for is kept for the next wait, so a wait that does not
+    // end at once means that nothing woke the workers.
+    let woken = || async {
+        tokio::time::timeout(
+            Duration::from_millis(50),
+            s.deliveries_committed().notified(),
+        )
+        .await
+        .is_ok()
+    };
+
+    // Actions without deliveries, and actions that roll back, wake nobody.
+    create_note(s, &note_by(&a)).await;
+    let mut bad = outbox_for(&[&w], "note", T);
+    bad.deliveries.push(bad.deliveries[0].clone());
+    assert!(s.create_note(&note_by(&a), &bad).await.is_err());
+    let already = outbox_for(&[&w], "followed", T);
+    assert!(
+        s.create_follow(&a.id, &b.id, T, &Outbox::default())
+            .await
+            .unwrap()
+    );
+    assert!(!s.create_follow(&a.id, &b.id, T, &already).await.unwrap());
+    assert!(!woken().await, "woken without a committed delivery");
+
+    // A note, an unfollow and a follow with deliveries each wake them, and so does a
+    // commit through a clone of the store.
+    queue(s, &a, &[&w], T).await;
+    assert!(woken().await, "woken by a committed note");
+    let unfollow = outbox_for(&[&w], "unfollow", T);
+    assert!(s.delete_follow(&a.id, &b.id, &unfollow).await.unwrap());
+    assert!(woken().await, "woken by a committed unfollow");
+    let follow = outbox_for(&[&w], "followed", T);
+    assert!(
+        s.clone()
+            .create_follow(&a.id, &b.id, T, &follow)
+            .await
+            .unwrap()
+    );
+    assert!(woken().await, "woken by a commit through a clone");
 }
 
 async fn lost_connections_are_reported_as_unavailable(db: Db) {

@@ -9,10 +9,11 @@ use axum::Router;
 use missive_core::redact::url_for_logs;
 use missive_store::{Dialect, Store, StoreError};
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::ctx::{Ctx, now_ms};
+use crate::ctx::{Ctx, TestSend, now_ms};
 use crate::worker::client::DeliveryClient;
 use crate::{api, health, identicon, ui, worker};
 
@@ -40,6 +41,9 @@ async fn connect(url: &str) -> anyhow::Result<Store> {
 pub struct App {
     ctx: Arc<Ctx>,
     listener: TcpListener,
+    /// The workers' outbound client, and the test sends the API queues for them.
+    client: DeliveryClient,
+    test_sends: mpsc::UnboundedReceiver<TestSend>,
 }
 
 impl App {
@@ -65,9 +69,12 @@ impl App {
             config.delivery_timeout,
             config.origin.host.clone(),
         )?;
+        let (test_sends_tx, test_sends_rx) = mpsc::unbounded_channel();
         Ok(App {
-            ctx: Arc::new(Ctx::new(store, config, client)?),
+            ctx: Arc::new(Ctx::new(store, config, test_sends_tx)?),
             listener,
+            client,
+            test_sends: test_sends_rx,
         })
     }
 
@@ -77,8 +84,18 @@ impl App {
 
     /// Serves requests and delivers webhooks until `shutdown` is cancelled.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let App { ctx, listener } = self;
-        let workers = tokio::spawn(worker::run(ctx.clone(), shutdown.clone()));
+        let App {
+            ctx,
+            listener,
+            client,
+            test_sends,
+        } = self;
+        let workers = tokio::spawn(worker::run(
+            ctx.clone(),
+            client,
+            test_sends,
+            shutdown.clone(),
+        ));
         let router = Router::new()
             .merge(api::router(ctx.clone()))
             .merge(health::router(ctx.clone()))

@@ -1,16 +1,16 @@
 //! The shared state every request handler and worker receives.
 
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use missive_core::event::EventType;
 use missive_core::id::IdGenerator;
+use missive_core::model::Webhook;
 use missive_store::Store;
-use tokio::sync::Notify;
+use tokio::sync::mpsc;
 
 use crate::api::rate_limit::RateLimiter;
 use crate::config::Config;
 use crate::passwords::PasswordPool;
-use crate::worker::client::DeliveryClient;
 
 /// Everything a handler needs, built once by `app` and shared behind an `Arc`.
 #[derive(Debug)]
@@ -18,31 +18,47 @@ pub struct Ctx {
     pub store: Store,
     pub config: Config,
     pub ids: IdGenerator,
-    /// Woken after a transaction that created deliveries commits (DESIGN invariant 4).
-    pub deliveries_committed: Arc<Notify>,
-    /// The one outbound client: address-checked, no redirects, capped reads.
-    pub client: DeliveryClient,
+    /// The test sends asked for, which the worker makes with its outbound client.
+    test_sends: mpsc::UnboundedSender<TestSend>,
     /// Password hashing on a bounded pool, so that floods cannot exhaust memory.
     pub passwords: PasswordPool,
     pub rate_limiter: RateLimiter,
 }
 
+/// A webhook to send Misskey's test payload of `event` to, once (`i/webhooks/test`).
+#[derive(Debug)]
+pub struct TestSend {
+    pub webhook: Webhook,
+    pub event: EventType,
+}
+
 impl Ctx {
-    /// Fails only if the password hashing threads cannot be started.
-    pub fn new(store: Store, config: Config, client: DeliveryClient) -> std::io::Result<Ctx> {
+    /// `test_sends` is the queue that the worker takes test sends from. Fails only if
+    /// the password hashing threads cannot be started.
+    pub fn new(
+        store: Store,
+        config: Config,
+        test_sends: mpsc::UnboundedSender<TestSend>,
+    ) -> std::io::Result<Ctx> {
         Ok(Ctx {
             store,
             rate_limiter: RateLimiter::new(config.rate_limits),
             config,
             ids: IdGenerator::new(rand::random(), rand::random()),
-            deliveries_committed: Arc::new(Notify::new()),
-            client,
+            test_sends,
             passwords: PasswordPool::for_this_machine()?,
         })
     }
 
     pub fn new_id(&self) -> String {
         self.ids.next(now_ms())
+    }
+
+    /// Has the worker send `webhook` the test payload of `event` in the background.
+    pub fn send_test(&self, webhook: Webhook, event: EventType) {
+        // The queue closes only once the worker has stopped, when the server is shutting
+        // down: the send is dropped then, as a request still in flight would be.
+        let _ = self.test_sends.send(TestSend { webhook, event });
     }
 }
 

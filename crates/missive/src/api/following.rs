@@ -1,17 +1,16 @@
 //! `following/create` and `following/delete`, with the `follow`, `followed` and
 //! `unfollow` events they cause.
 
-use std::collections::HashMap;
-
 use missive_core::emission::{self, Body};
 use missive_core::model::User;
 use missive_core::packed::{self, Relation};
+use missive_store::Outbox;
 use serde_json::json;
 
 use crate::api::error::ApiError;
 use crate::api::{ApiResult, Call, Reply};
 use crate::ctx::{Ctx, now_ms};
-use crate::fanout::Plan;
+use crate::fanout;
 
 /// The error ids, which Misskey gives each endpoint its own of.
 struct Errors {
@@ -45,7 +44,7 @@ pub async fn create(ctx: &Ctx, call: Call) -> ApiResult {
     {
         return Err(already());
     }
-    answer(ctx, &outbox, &after)
+    answer(ctx, &after)
 }
 
 pub async fn delete(ctx: &Ctx, call: Call) -> ApiResult {
@@ -73,7 +72,7 @@ pub async fn delete(ctx: &Ctx, call: Call) -> ApiResult {
     {
         return Err(not_following());
     }
-    answer(ctx, &outbox, &after)
+    answer(ctx, &after)
 }
 
 /// The caller, the user named by `userId`, and how the caller relates to them.
@@ -129,11 +128,8 @@ impl After {
     }
 }
 
-/// Wakes the workers if the change caused deliveries, and answers the followee as `UserLite`.
-fn answer(ctx: &Ctx, outbox: &missive_store::Outbox, after: &After) -> ApiResult {
-    if !outbox.is_empty() {
-        ctx.deliveries_committed.notify_one();
-    }
+/// Answers the followee as `UserLite`.
+fn answer(ctx: &Ctx, after: &After) -> ApiResult {
     Reply::json(&packed::user_lite(
         &after.followee,
         &ctx.config.origin,
@@ -141,36 +137,30 @@ fn answer(ctx: &Ctx, outbox: &missive_store::Outbox, after: &After) -> ApiResult
     ))
 }
 
-/// Packs the `{user}` bodies: the followee as the follower sees them, or the follower.
+/// The outbox of a follow or unfollow, with its `{user}` bodies: the followee as the
+/// follower sees them, or the follower.
 async fn follow_outbox(
     ctx: &Ctx,
     emissions: Vec<emission::Emission>,
     after: &After,
-) -> Result<missive_store::Outbox, ApiError> {
+) -> missive_store::Result<Outbox> {
     let After {
         follower,
         followee,
         relation,
     } = after;
-    let plan = Plan::new(ctx, emissions).await?;
+    let origin = &ctx.config.origin;
     let now = now_ms();
-    let mut bodies = HashMap::new();
-    for (key, _recipient) in plan.bodies_needed() {
-        let body = match key.0 {
-            Body::Followee => {
-                // Packed as the follower sees the followee, moderator keys included.
-                let user = packed::user_detailed_not_me(
-                    followee,
-                    &ctx.config.origin,
-                    now,
-                    Some(*relation),
-                )
-                .seen_by_moderator(follower.is_admin);
-                json!({ "user": user })
-            }
-            _ => json!({ "user": packed::user_lite(follower, &ctx.config.origin, now) }),
+    let pack = |body, _recipient| async move {
+        let user = match body {
+            // Packed as the follower sees the followee, moderator keys included.
+            Body::Followee => json!(
+                packed::user_detailed_not_me(followee, origin, now, Some(*relation))
+                    .seen_by_moderator(follower.is_admin)
+            ),
+            _ => json!(packed::user_lite(follower, origin, now)),
         };
-        bodies.insert(key, body.to_string());
-    }
-    Ok(plan.into_outbox(ctx, bodies))
+        Ok(json!({ "user": user }))
+    };
+    fanout::outbox(ctx, emissions, pack).await
 }

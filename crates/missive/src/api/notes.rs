@@ -1,20 +1,18 @@
 //! `notes/create`, `notes/show`, `notes/delete`, and the note lists the web pages use.
 
-use std::collections::HashMap;
-
 use missive_core::emission::{self, Body};
-use missive_core::mention::extract_mentions;
-use missive_core::model::{Note, Visibility};
-use missive_core::packed::{self, NoteOptions, NoteTree, Viewer};
-use serde_json::json;
+use missive_core::model::{Note, User, Visibility};
+use missive_core::note_rules::{self, Facts, NoteDraft, NoteRuleViolation, Policy, Target};
+use missive_core::packed::{self, NoteOptions, NoteTree};
+use missive_store::StoreError;
+use serde_json::{Value, json};
 
 use crate::api::account::MENTION_LIMIT;
 use crate::api::error::ApiError;
 use crate::api::params::{Len, MAX_USER_IDS, Params, is_js_whitespace};
 use crate::api::{ApiResult, Call, Reply};
 use crate::ctx::{Ctx, now_ms};
-use crate::fanout::Plan;
-use crate::view;
+use crate::{fanout, view};
 
 /// Misskey's `MAX_NOTE_TEXT_LENGTH`.
 const MAX_TEXT: usize = 3000;
@@ -31,19 +29,7 @@ fn error(code: &'static str, id: &'static str, message: &str) -> ApiError {
 }
 
 /// The parameters of `notes/create`, validated.
-struct Draft {
-    visibility: Visibility,
-    visible_user_ids: Vec<String>,
-    cw: Option<String>,
-    local_only: bool,
-    reaction_acceptance: Option<String>,
-    no_extract_mentions: bool,
-    reply_id: Option<String>,
-    renote_id: Option<String>,
-    text: Option<String>,
-}
-
-fn parse_draft(p: &Params) -> Result<Draft, ApiError> {
+fn parse_draft(p: &Params) -> Result<NoteDraft, ApiError> {
     // Misskey's schema: unless a renote, files or a poll carry the note, `text` is required
     // and must hold a non-space character. Ajv reports that conditional first.
     let carried = !(p.is_missing("renoteId")
@@ -101,7 +87,7 @@ fn parse_draft(p: &Params) -> Result<Draft, ApiError> {
     let text = text
         .map(|t| t.trim_matches(is_js_whitespace).to_owned())
         .filter(|t| !t.is_empty());
-    Ok(Draft {
+    Ok(NoteDraft {
         visibility,
         visible_user_ids,
         cw,
@@ -116,239 +102,137 @@ fn parse_draft(p: &Params) -> Result<Draft, ApiError> {
 
 pub async fn create(ctx: &Ctx, call: Call) -> ApiResult {
     let me = call.user()?.user.clone();
-    let mut draft = parse_draft(&call.params)?;
-
-    let renote = match &draft.renote_id {
-        None => None,
-        Some(id) => {
-            let target = ctx.store.note_by_id(id).await?;
-            let target = target.ok_or_else(|| {
-                error(
-                    "NO_SUCH_RENOTE_TARGET",
-                    "b5c90186-4ab0-49c8-9bba-a1f76c282ba4",
-                    "No such renote target.",
-                )
-            })?;
-            if target.is_pure_renote() {
-                return Err(error(
-                    "CANNOT_RENOTE_TO_A_PURE_RENOTE",
-                    "fd4cc33e-2a37-48dd-99cc-9b806eb2031a",
-                    "You can not Renote a pure Renote.",
-                ));
-            }
-            let hidden_from_others =
-                target.visibility == Visibility::Followers && target.user_id != me.id;
-            if hidden_from_others || target.visibility == Visibility::Specified {
-                return Err(error(
-                    "CANNOT_RENOTE_DUE_TO_VISIBILITY",
-                    "be9529e9-fe72-4de0-ae43-0b363c4938af",
-                    "You can not Renote due to target visibility.",
-                ));
-            }
-            Some(target)
-        }
+    let draft = parse_draft(&call.params)?;
+    let facts = load_facts(ctx, &me.id, &draft).await?;
+    let policy = Policy {
+        local_host: &ctx.config.origin.host,
+        mention_limit: MENTION_LIMIT as usize,
     };
-    let reply = match &draft.reply_id {
-        None => None,
-        Some(id) => {
-            let target = ctx.store.note_by_id(id).await?;
-            let target = target.ok_or_else(|| {
-                error(
-                    "NO_SUCH_REPLY_TARGET",
-                    "749ee0f6-d3da-459a-bf02-282e2da4292c",
-                    "No such reply target.",
-                )
-            })?;
-            if target.is_pure_renote() {
-                return Err(error(
-                    "CANNOT_REPLY_TO_A_PURE_RENOTE",
-                    "3ac74a84-8fd5-4bb0-870f-01804f82ce15",
-                    "You can not reply to a pure Renote.",
-                ));
-            }
-            let viewer = Viewer {
-                id: me.id.clone(),
-                following: ctx
-                    .store
-                    .followed_among(&me.id, std::slice::from_ref(&target.user_id))
-                    .await?,
-            };
-            if !packed::is_visible_to(&target, Some(&viewer)) {
-                return Err(error(
-                    "CANNOT_REPLY_TO_AN_INVISIBLE_NOTE",
-                    "b98980fa-3780-406c-a935-b6d0eeee10d1",
-                    "You cannot reply to an invisible Note.",
-                ));
-            }
-            if target.visibility == Visibility::Specified
-                && draft.visibility != Visibility::Specified
-            {
-                return Err(error(
-                    "CANNOT_REPLY_TO_SPECIFIED_VISIBILITY_NOTE_WITH_EXTENDED_VISIBILITY",
-                    "ed940410-535c-4d5e-bfa3-af798671e93c",
-                    "You cannot reply to a specified visibility note with extended visibility.",
-                ));
-            }
-            Some(target)
-        }
-    };
-    adjust_visibility(&mut draft, &me.id, reply.as_ref(), renote.as_ref());
-
-    let mentions = resolve_mentions(ctx, &draft).await?;
-    let mut visible_user_ids = if draft.visibility == Visibility::Specified {
-        resolve_visible_users(ctx, &draft).await?
-    } else {
-        Vec::new()
-    };
-    let mentions = emission::mention_list(
-        &mentions,
-        &me.id,
-        reply.as_ref().map(|r| r.user_id.as_str()),
-        &visible_user_ids,
-    );
-    // Only then does Misskey make a specified reply visible to the reply target's author,
-    // even when that is the author themselves (who is therefore listed but not mentioned).
-    if draft.visibility == Visibility::Specified
-        && let Some(reply) = &reply
-        && !visible_user_ids.contains(&reply.user_id)
-    {
-        visible_user_ids.push(reply.user_id.clone());
-    }
-    if mentions.len() > MENTION_LIMIT as usize {
-        return Err(error(
-            "CONTAINS_TOO_MANY_MENTIONS",
-            "4de0363a-3046-481b-9b0f-feff3e211025",
-            "Cannot post because it exceeds the allowed number of mentions.",
-        ));
-    }
-
-    let note = Note {
-        id: ctx.new_id(),
-        user_id: me.id.clone(),
-        text: draft.text,
-        cw: draft.cw,
-        visibility: draft.visibility,
-        local_only: draft.local_only,
-        reaction_acceptance: draft.reaction_acceptance,
-        reply_id: reply.as_ref().map(|r| r.id.clone()),
-        renote_id: renote.as_ref().map(|r| r.id.clone()),
-        reply_user_id: reply.as_ref().map(|r| r.user_id.clone()),
-        renote_user_id: renote.as_ref().map(|r| r.user_id.clone()),
-        mentions,
-        visible_user_ids,
-        replies_count: 0,
-        renote_count: 0,
-    };
+    let note =
+        note_rules::compose(ctx.new_id(), &me.id, draft, facts, policy).map_err(rule_error)?;
     let emissions = emission::note_created(
         &note,
         note.reply_user_id.as_deref(),
         note.renote_user_id.as_deref(),
     );
-    let author = missive_core::model::User {
+    let author = User {
         notes_count: me.notes_count + 1,
-        ..me.clone()
+        ..me
     };
     let tree = view::note_tree(ctx, note.clone(), Some(author)).await?;
-    let plan = Plan::new(ctx, emissions).await?;
-    let mut bodies = HashMap::new();
-    for (key, recipient) in plan.bodies_needed() {
-        let body = match key.0 {
-            Body::SharedNote => packed::note(
-                &tree,
-                None,
-                NoteOptions::WEBHOOK,
-                &ctx.config.origin,
-                now_ms(),
-            ),
-            _ => {
-                let viewer = view::viewer(ctx, &recipient, &[&tree]).await?;
-                packed::note(
-                    &tree,
-                    Some(&viewer),
-                    NoteOptions::DETAIL,
-                    &ctx.config.origin,
-                    now_ms(),
-                )
-            }
-        };
-        bodies.insert(key, json!({ "note": body }).to_string());
-    }
-    let outbox = plan.into_outbox(ctx, bodies);
+    let pack = |body, recipient| note_body(ctx, &tree, body, recipient);
+    let outbox = fanout::outbox(ctx, emissions, pack).await?;
     ctx.store.create_note(&note, &outbox).await?;
-    if !outbox.is_empty() {
-        ctx.deliveries_committed.notify_one();
-    }
-    let viewer = view::viewer(ctx, &me.id, &[&tree]).await?;
+    let viewer = view::viewer(ctx, &note.user_id, &[&tree]).await?;
     Reply::json(
         &json!({ "createdNote": packed::note(&tree, Some(&viewer), NoteOptions::DETAIL, &ctx.config.origin, now_ms()) }),
     )
 }
 
-/// Misskey's visibility adjustments for renotes and replies.
-fn adjust_visibility(draft: &mut Draft, me: &str, reply: Option<&Note>, renote: Option<&Note>) {
-    if let Some(renote) = renote {
-        if renote.visibility == Visibility::Home && draft.visibility == Visibility::Public {
-            draft.visibility = Visibility::Home;
-        }
-        if renote.visibility == Visibility::Followers && renote.user_id == me {
-            draft.visibility = Visibility::Followers;
-        }
-        if renote.local_only {
-            draft.local_only = true;
-        }
-    }
-    if let Some(reply) = reply {
-        if reply.visibility != Visibility::Public && draft.visibility == Visibility::Public {
-            draft.visibility = Visibility::Home;
-        }
-        if reply.local_only {
-            draft.local_only = true;
-        }
-    }
+/// What the note rules need to know about a draft by `author`.
+async fn load_facts(ctx: &Ctx, author: &str, draft: &NoteDraft) -> Result<Facts, StoreError> {
+    let renote = target(ctx, draft.renote_id.as_deref()).await?;
+    let reply = target(ctx, draft.reply_id.as_deref()).await?;
+    let follows_reply_author = match &reply {
+        Target::Found(reply) => ctx
+            .store
+            .followed_among(author, std::slice::from_ref(&reply.user_id))
+            .await?
+            .contains(&reply.user_id),
+        Target::Unnamed | Target::Missing => false,
+    };
+    let names = note_rules::mentioned_usernames(draft, &ctx.config.origin.host);
+    let mentioned_users = ctx.store.users_by_usernames(&names).await?;
+    // Read for every specified draft, though a renote may yet make it followers.
+    let visible_users = if draft.visibility == Visibility::Specified {
+        ctx.store.users_by_ids(&draft.visible_user_ids).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Facts {
+        renote,
+        reply,
+        follows_reply_author,
+        mentioned_users,
+        visible_users,
+    })
 }
 
-/// The local users named in the text and cw, in order of first appearance.
-async fn resolve_mentions(ctx: &Ctx, draft: &Draft) -> Result<Vec<String>, ApiError> {
-    if draft.no_extract_mentions {
-        return Ok(Vec::new());
-    }
-    let mut names: Vec<String> = Vec::new();
-    for source in [draft.text.as_deref(), draft.cw.as_deref()]
-        .into_iter()
-        .flatten()
-    {
-        for mention in extract_mentions(source) {
-            let local = mention
-                .host
-                .as_deref()
-                .is_none_or(|h| h.eq_ignore_ascii_case(&ctx.config.origin.host));
-            let name = mention.username.to_lowercase();
-            if local && !names.contains(&name) {
-                names.push(name);
-            }
-        }
-    }
-    let users = ctx.store.users_by_usernames(&names).await?;
-    Ok(names
-        .iter()
-        .filter_map(|name| {
-            users
-                .iter()
-                .find(|u| u.username.to_lowercase() == *name)
-                .map(|u| u.id.clone())
-        })
-        .collect())
+async fn target(ctx: &Ctx, id: Option<&str>) -> Result<Target, StoreError> {
+    Ok(match id {
+        None => Target::Unnamed,
+        Some(id) => ctx
+            .store
+            .note_by_id(id)
+            .await?
+            .map_or(Target::Missing, |note| Target::Found(Box::new(note))),
+    })
 }
 
-/// The existing users of `visibleUserIds`, in the order given (unknown ids are dropped).
-async fn resolve_visible_users(ctx: &Ctx, draft: &Draft) -> Result<Vec<String>, ApiError> {
-    let found = ctx.store.users_by_ids(&draft.visible_user_ids).await?;
-    Ok(draft
-        .visible_user_ids
-        .iter()
-        .filter(|id| found.iter().any(|u| &u.id == *id))
-        .cloned()
-        .collect())
+/// The `{note}` body of a new note's deliveries: the shared body packed once with no
+/// viewer and no hiding, the others packed in detail for their recipient.
+async fn note_body(
+    ctx: &Ctx,
+    tree: &NoteTree,
+    body: Body,
+    recipient: String,
+) -> Result<Value, StoreError> {
+    let (viewer, options) = match body {
+        Body::SharedNote => (None, NoteOptions::WEBHOOK),
+        _ => (
+            Some(view::viewer(ctx, &recipient, &[tree]).await?),
+            NoteOptions::DETAIL,
+        ),
+    };
+    let note = packed::note(tree, viewer.as_ref(), options, &ctx.config.origin, now_ms());
+    Ok(json!({ "note": note }))
+}
+
+/// Misskey's error object for a broken note rule.
+fn rule_error(violation: NoteRuleViolation) -> ApiError {
+    let (code, id, message) = match violation {
+        NoteRuleViolation::NoSuchRenoteTarget => (
+            "NO_SUCH_RENOTE_TARGET",
+            "b5c90186-4ab0-49c8-9bba-a1f76c282ba4",
+            "No such renote target.",
+        ),
+        NoteRuleViolation::CannotRenoteToAPureRenote => (
+            "CANNOT_RENOTE_TO_A_PURE_RENOTE",
+            "fd4cc33e-2a37-48dd-99cc-9b806eb2031a",
+            "You can not Renote a pure Renote.",
+        ),
+        NoteRuleViolation::CannotRenoteDueToVisibility => (
+            "CANNOT_RENOTE_DUE_TO_VISIBILITY",
+            "be9529e9-fe72-4de0-ae43-0b363c4938af",
+            "You can not Renote due to target visibility.",
+        ),
+        NoteRuleViolation::NoSuchReplyTarget => (
+            "NO_SUCH_REPLY_TARGET",
+            "749ee0f6-d3da-459a-bf02-282e2da4292c",
+            "No such reply target.",
+        ),
+        NoteRuleViolation::CannotReplyToAPureRenote => (
+            "CANNOT_REPLY_TO_A_PURE_RENOTE",
+            "3ac74a84-8fd5-4bb0-870f-01804f82ce15",
+            "You can not reply to a pure Renote.",
+        ),
+        NoteRuleViolation::CannotReplyToAnInvisibleNote => (
+            "CANNOT_REPLY_TO_AN_INVISIBLE_NOTE",
+            "b98980fa-3780-406c-a935-b6d0eeee10d1",
+            "You cannot reply to an invisible Note.",
+        ),
+        NoteRuleViolation::CannotReplyToSpecifiedVisibilityNoteWithExtendedVisibility => (
+            "CANNOT_REPLY_TO_SPECIFIED_VISIBILITY_NOTE_WITH_EXTENDED_VISIBILITY",
+            "ed940410-535c-4d5e-bfa3-af798671e93c",
+            "You cannot reply to a specified visibility note with extended visibility.",
+        ),
+        NoteRuleViolation::ContainsTooManyMentions => (
+            "CONTAINS_TOO_MANY_MENTIONS",
+            "4de0363a-3046-481b-9b0f-feff3e211025",
+            "Cannot post because it exceeds the allowed number of mentions.",
+        ),
+    };
+    error(code, id, message)
 }
 
 pub async fn show(ctx: &Ctx, call: Call) -> ApiResult {

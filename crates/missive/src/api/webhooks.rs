@@ -10,7 +10,6 @@ use crate::api::params::{Len, Params};
 use crate::api::rate_limit::Scope;
 use crate::api::{ApiResult, Call, Reply};
 use crate::ctx::{Ctx, now_ms};
-use crate::worker::test_send;
 
 /// Misskey's `UserWebhook`: every read by the owner returns the secret, as Misskey does.
 /// The administrator's listing leaves it out: only the owner ever sees a secret.
@@ -208,6 +207,6 @@ pub async fn test(ctx: &Ctx, call: Call) -> ApiResult {
         secret: secret_override.unwrap_or(webhook.secret),
         ..webhook
     };
-    test_send::spawn(ctx, webhook, event);
+    ctx.send_test(webhook, event);
     Ok(Reply::NoContent)
 }

@@ -5,11 +5,15 @@ use missive_core::retry::{AttemptOutcome, NextStep};
 use missive_store::{ClaimedDelivery, Finished, FinishedState};
 
 use crate::ctx::{Ctx, now_ms};
-use crate::worker::client::Request;
+use crate::worker::client::{DeliveryClient, Request};
 use crate::worker::envelope::Envelope;
 
 /// Sends one delivery and decides what happens next.
-pub(super) async fn deliver(ctx: &Ctx, delivery: ClaimedDelivery) -> Finished {
+pub(super) async fn deliver(
+    ctx: &Ctx,
+    client: &DeliveryClient,
+    delivery: ClaimedDelivery,
+) -> Finished {
     let target = match &delivery.target {
         Some(target) if target.active => target,
         // Switched off or deleted since it was queued: never sent.
@@ -25,8 +29,7 @@ pub(super) async fn deliver(ctx: &Ctx, delivery: ClaimedDelivery) -> Finished {
         body: &delivery.body,
     }
     .to_bytes();
-    let outcome = ctx
-        .client
+    let outcome = client
         .post(Request {
             url: &target.url,
             hook_id: &delivery.webhook_id,

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::ctx::{Ctx, now_ms};
+use crate::worker::client::DeliveryClient;
 use crate::worker::launch::Launcher;
 use crate::worker::{lease_ms, log_store_error};
 
@@ -25,11 +26,12 @@ const POLL_FALLBACK: Duration = Duration::from_secs(2);
 
 pub(super) async fn dispatch(
     ctx: Arc<Ctx>,
+    client: DeliveryClient,
     shutdown: CancellationToken,
     finished: mpsc::UnboundedSender<Finished>,
     retry_hint: Arc<AtomicI64>,
 ) {
-    let launcher = Launcher::new(ctx.clone(), finished);
+    let launcher = Launcher::new(ctx.clone(), client, finished);
     let lease_token = uuid::Uuid::new_v4().to_string();
     let mut failures = 0u32;
     let low_water = (ctx.config.delivery_concurrency / 4).clamp(1, CLAIM_LOW_WATER);
@@ -166,7 +168,7 @@ async fn wait(
         return Wake::Claim;
     }
     tokio::select! {
-        _ = ctx.deliveries_committed.notified() => Wake::Claim,
+        _ = ctx.store.deliveries_committed().notified() => Wake::Claim,
         // Not any freed slot: with a webhook at its cap, each healthy delivery that
         // finished would otherwise cost a claim that finds nothing. Listened to even
         // when nothing is at its cap now: a cap may have been left between the claim

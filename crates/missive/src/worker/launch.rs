@@ -14,6 +14,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::Instant;
 
 use crate::ctx::Ctx;
+use crate::worker::client::DeliveryClient;
 use crate::worker::deliver::{deliver, release};
 use crate::worker::in_flight::{Caps, InFlight, SlotKey};
 
@@ -24,6 +25,7 @@ const PARK_LIMIT: Duration = Duration::from_secs(1);
 
 pub(super) struct Launcher {
     ctx: Arc<Ctx>,
+    client: DeliveryClient,
     finished: mpsc::UnboundedSender<Finished>,
     /// One permit per delivery in flight, over all webhooks.
     pub slots: Arc<Semaphore>,
@@ -59,7 +61,11 @@ struct Parking {
 }
 
 impl Launcher {
-    pub fn new(ctx: Arc<Ctx>, finished: mpsc::UnboundedSender<Finished>) -> Arc<Launcher> {
+    pub fn new(
+        ctx: Arc<Ctx>,
+        client: DeliveryClient,
+        finished: mpsc::UnboundedSender<Finished>,
+    ) -> Arc<Launcher> {
         let config = &ctx.config;
         Arc::new(Launcher {
             slots: Arc::new(Semaphore::new(config.delivery_concurrency)),
@@ -73,6 +79,7 @@ impl Launcher {
             park_limit: PARK_LIMIT.min(config.delivery_timeout),
             closed: AtomicBool::new(false),
             finished,
+            client,
             ctx,
         })
     }
@@ -204,7 +211,7 @@ impl Launcher {
     ) {
         let launcher = self.clone();
         tokio::spawn(async move {
-            let outcome = deliver(&launcher.ctx, delivery).await;
+            let outcome = deliver(&launcher.ctx, &launcher.client, delivery).await;
             let _ = launcher.finished.send(outcome);
             let was_full = launcher.in_flight.release(&key);
             drop(permit);

@@ -18,7 +18,7 @@ mod envelope;
 mod in_flight;
 mod launch;
 mod record;
-pub mod test_send;
+mod test_send;
 mod wake;
 
 use std::sync::Arc;
@@ -28,18 +28,32 @@ use missive_store::StoreError;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::ctx::Ctx;
+use crate::ctx::{Ctx, TestSend};
+use crate::worker::client::DeliveryClient;
 
-/// Runs the dispatcher and the recorder until `shutdown`, then lets in-flight requests
-/// finish and records their outcomes.
-pub async fn run(ctx: Arc<Ctx>, shutdown: CancellationToken) {
+/// Runs the dispatcher, the recorder and the test sends (`test_sends`, queued by the API)
+/// until `shutdown`, then lets in-flight requests finish and records their outcomes.
+/// `client` makes every outbound request.
+pub async fn run(
+    ctx: Arc<Ctx>,
+    client: DeliveryClient,
+    test_sends: mpsc::UnboundedReceiver<TestSend>,
+    shutdown: CancellationToken,
+) {
     let (finished_tx, finished_rx) = mpsc::unbounded_channel();
     let retry_hint = Arc::new(AtomicI64::new(i64::MAX));
     let recorder = tokio::spawn(record::record(ctx.clone(), finished_rx, retry_hint.clone()));
     // Deliveries committed by other nodes wake this dispatcher too (PostgreSQL only).
     let waker = tokio::spawn(wake::run(ctx.clone(), shutdown.clone()));
-    dispatch::dispatch(ctx, shutdown, finished_tx, retry_hint).await;
+    let tester = tokio::spawn(test_send::run(
+        ctx.clone(),
+        client.clone(),
+        test_sends,
+        shutdown.clone(),
+    ));
+    dispatch::dispatch(ctx, client, shutdown, finished_tx, retry_hint).await;
     let _ = waker.await;
+    let _ = tester.await;
     // The channel closes when the last in-flight task drops its sender.
     let _ = recorder.await;
 }

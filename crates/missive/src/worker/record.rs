@@ -50,7 +50,7 @@ pub(super) async fn record(
         if let Some(at) = retry_at {
             // Tell the dispatcher when to claim again, then wake it to take the hint.
             retry_hint.fetch_min(at, Ordering::Relaxed);
-            ctx.deliveries_committed.notify_one();
+            ctx.store.deliveries_committed().notify_one();
         }
         batch.clear();
     }

@@ -1,16 +1,36 @@
 //! `i/webhooks/test`: one attempt with Misskey's dummy payload, no retries, ignoring the
 //! webhook's `active` and `on`. The outcome is written to `latestSentAt`/`latestStatus`.
+//!
+//! The API queues the sends (`Ctx::send_test`) and this task makes them, so that the
+//! outbound client stays with the worker.
+
+use std::sync::Arc;
 
 use missive_core::dummy::test_body;
-use missive_core::event::EventType;
-use missive_core::model::Webhook;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
-use crate::ctx::{Ctx, now_ms};
-use crate::worker::client::Request;
+use crate::ctx::{Ctx, TestSend, now_ms};
+use crate::worker::client::{DeliveryClient, Request};
 use crate::worker::envelope::Envelope;
 
+/// Starts each queued send in a task of its own until `shutdown`.
+pub(super) async fn run(
+    ctx: Arc<Ctx>,
+    client: DeliveryClient,
+    mut queue: mpsc::UnboundedReceiver<TestSend>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            Some(send) = queue.recv() => spawn(&ctx, &client, send),
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
 /// Starts the send in the background; `reaction` sends nothing, as in Misskey.
-pub fn spawn(ctx: &Ctx, webhook: Webhook, event: EventType) {
+fn spawn(ctx: &Ctx, client: &DeliveryClient, TestSend { webhook, event }: TestSend) {
     let Some(body) = test_body(event, &ctx.config.origin, now_ms()) else {
         return;
     };
@@ -25,7 +45,7 @@ pub fn spawn(ctx: &Ctx, webhook: Webhook, event: EventType) {
         body: &body.to_string(),
     }
     .to_bytes();
-    let client = ctx.client.clone();
+    let client = client.clone();
     let store = ctx.store.clone();
     tokio::spawn(async move {
         let outcome = client

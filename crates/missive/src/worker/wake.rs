@@ -19,7 +19,7 @@ pub async fn run(ctx: Arc<Ctx>, shutdown: CancellationToken) {
     };
     loop {
         tokio::select! {
-            _ = listener.wait() => ctx.deliveries_committed.notify_one(),
+            _ = listener.wait() => ctx.store.deliveries_committed().notify_one(),
             _ = shutdown.cancelled() => return,
         }
     }
