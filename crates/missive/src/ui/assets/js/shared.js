@@ -88,6 +88,7 @@
  *
  * @typedef {{
  *   'i': { params: {}, answer: Me },
+ *   'i/revoke-token': { params: { token: string }, answer: null },
  *   'signin-flow': { params: { i: null, username: string, password: string }, answer: { finished: boolean, i: string } },
  *   'signup': { params: { i: null, username: string, password: string }, answer: Me & { token: string } },
  *   'users/show': { params: { username: string } | { userId: string } | { userIds: string[] }, answer: UserDetailed },
@@ -439,10 +440,27 @@ export function requireSignIn() {
   return null;
 }
 
-/** Forgets the token here. */
+/**
+ * Revokes the token on the server, then forgets it here. A token the server no longer
+ * accepts is forgotten all the same; any other failure is said, since the token then still
+ * works until it is revoked.
+ */
 async function signOut() {
+  const token = localStorage.getItem(TOKEN_KEY);
+  let failure = null;
+  if (token) {
+    try {
+      await api('i/revoke-token', { token });
+    } catch (error) {
+      if (!hasCode(error, 'AUTHENTICATION_FAILED')) failure = describeError(error).message;
+    }
+  }
   localStorage.removeItem(TOKEN_KEY);
-  flash('You are signed out.');
+  if (failure) {
+    flash(`You are signed out of this browser, but the server could not end your session: ${failure} Sign in and out again to end it.`, 'error');
+  } else {
+    flash('You are signed out.');
+  }
   location.assign('/signin');
 }
 
