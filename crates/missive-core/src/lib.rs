@@ -2,7 +2,8 @@
 //!
 //! Ids, users, notes, follows, webhooks, event types, who receives which event,
 //! packing into Misskey's JSON shapes, mention extraction, the retry policy,
-//! the outbound network policy and what counts as one receiving host live here.
+//! the outbound network policy, rate-limit buckets and what counts as one receiving
+//! host live here.
 //! Nothing here does IO: no tokio, no SQL, no HTTP. Time is passed in.
 
 pub mod dummy;
@@ -13,7 +14,10 @@ pub mod mention;
 pub mod model;
 pub mod net_policy;
 pub mod packed;
+pub mod rate_limit;
 pub mod receiver;
+pub mod redact;
 pub mod retry;
 pub mod signing;
 pub mod time;
+pub mod username;

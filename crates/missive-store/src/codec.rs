@@ -46,6 +46,11 @@ pub(crate) fn get_bool(row: &AnyRow, column: &str) -> Result<bool> {
 }
 
 /// Placeholders `$from, $from+1, …` for `n` values, for `IN (…)` lists.
+/// The most ids one `IN (…)` list binds. SQLite allows 32,766 parameters in a statement
+/// and PostgreSQL 65,535; lookups of more ids than this run in several statements, so
+/// that no input can exceed either limit (and the statements stay a cacheable size).
+pub(crate) const IDS_PER_STATEMENT: usize = 500;
+
 pub(crate) fn placeholders(from: usize, n: usize) -> String {
     (from..from + n)
         .map(|i| format!("${i}"))

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::codec::{get, placeholders};
+use crate::codec::{IDS_PER_STATEMENT, get, placeholders};
 use crate::outbox::chunk_sizes;
 use crate::{Dialect, Result, Store};
 
@@ -424,15 +424,18 @@ impl Store {
         if self.dialect != Dialect::Postgres || ids.is_empty() {
             return Ok(());
         }
-        let sql = format!(
-            "SELECT id FROM {table} WHERE id IN ({}) ORDER BY id FOR UPDATE",
-            placeholders(1, ids.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for id in ids {
-            query = query.bind(*id);
+        // The ids are sorted, so locking chunk after chunk keeps the id order.
+        for chunk in ids.chunks(IDS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT id FROM {table} WHERE id IN ({}) ORDER BY id FOR UPDATE",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            query.execute(&mut **tx).await?;
         }
-        query.execute(&mut **tx).await?;
         Ok(())
     }
 }

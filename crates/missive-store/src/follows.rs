@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use missive_core::packed::Relation;
 
-use crate::codec::{get, placeholders};
+use crate::codec::{IDS_PER_STATEMENT, get, placeholders};
 use crate::{Outbox, Result, Store};
 
 impl Store {
@@ -35,23 +35,21 @@ impl Store {
         follower: &str,
         candidates: &[String],
     ) -> Result<HashSet<String>> {
-        if candidates.is_empty() {
-            return Ok(HashSet::new());
+        let mut followed = HashSet::new();
+        for chunk in candidates.chunks(IDS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT followee_id FROM follows WHERE follower_id = $1 AND followee_id IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(follower);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&self.read).await? {
+                followed.insert(get(&row, "followee_id")?);
+            }
         }
-        let sql = format!(
-            "SELECT followee_id FROM follows WHERE follower_id = $1 AND followee_id IN ({})",
-            placeholders(2, candidates.len())
-        );
-        let mut query = sqlx::query(&sql).bind(follower);
-        for id in candidates {
-            query = query.bind(id);
-        }
-        query
-            .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(|row| get(row, "followee_id"))
-            .collect()
+        Ok(followed)
     }
 
     /// The ids of everyone `follower` follows.

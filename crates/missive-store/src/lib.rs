@@ -69,15 +69,7 @@ impl Store {
     /// and applies the migrations.
     pub async fn connect(url: &str) -> Result<Store> {
         sqlx::any::install_default_drivers();
-        let dialect = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Dialect::Postgres
-        } else if url.starts_with("sqlite:") {
-            Dialect::Sqlite
-        } else {
-            return Err(StoreError::Config(format!(
-                "unsupported database URL (want sqlite:// or postgres://): {url}"
-            )));
-        };
+        let dialect = check_database_url(url)?;
         let store = match dialect {
             Dialect::Sqlite => {
                 let url = sqlite_url(url)?;
@@ -116,27 +108,26 @@ impl Store {
     }
 
     /// Reads `{select} ({placeholders})` with `values` bound to the placeholders, one row
-    /// decoded by `decode` each: the `WHERE … IN (…)` lookups of several ids at once.
+    /// decoded by `decode` each: the `WHERE … IN (…)` lookups of several ids at once, in
+    /// as many statements as the parameter limits need.
     pub(crate) async fn read_in<T>(
         &self,
         select: &str,
         values: &[String],
         decode: fn(&sqlx::any::AnyRow) -> Result<T>,
     ) -> Result<Vec<T>> {
-        if values.is_empty() {
-            return Ok(Vec::new());
+        let mut out = Vec::new();
+        for chunk in values.chunks(codec::IDS_PER_STATEMENT) {
+            let sql = format!("{select} ({})", codec::placeholders(1, chunk.len()));
+            let mut query = sqlx::query(&sql);
+            for value in chunk {
+                query = query.bind(value);
+            }
+            for row in query.fetch_all(&self.read).await? {
+                out.push(decode(&row)?);
+            }
         }
-        let sql = format!("{select} ({})", codec::placeholders(1, values.len()));
-        let mut query = sqlx::query(&sql);
-        for value in values {
-            query = query.bind(value);
-        }
-        query
-            .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(decode)
-            .collect()
+        Ok(out)
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -174,16 +165,41 @@ impl Store {
     }
 }
 
-/// Adds `mode=rwc` so that the database file is created on first start, and creates
-/// its directory.
-fn sqlite_url(url: &str) -> Result<String> {
+/// Checks a database URL without connecting: which database it names, and whether
+/// `connect` could use it. `missive check-config` and `serve` share this check.
+pub fn check_database_url(url: &str) -> Result<Dialect> {
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        // Parsing the options is pure; the message leaves the URL (and its password) out.
+        PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Config(format!("not a valid PostgreSQL URL: {e}")))?;
+        Ok(Dialect::Postgres)
+    } else if url.starts_with("sqlite:") {
+        sqlite_path(url)?;
+        Ok(Dialect::Sqlite)
+    } else {
+        let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+        Err(StoreError::Config(format!(
+            "unsupported database {scheme:?}: want sqlite://PATH or postgres://…"
+        )))
+    }
+}
+
+/// The file path and query of an `sqlite:` URL; an in-memory database is refused.
+fn sqlite_path(url: &str) -> Result<(&str, &str)> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if path.is_empty() || path == ":memory:" {
+    if path.is_empty() || path == ":memory:" || query.contains("mode=memory") {
         return Err(StoreError::Config(
             "an in-memory SQLite database cannot be shared by the pools; give a file path".into(),
         ));
     }
+    Ok((path, query))
+}
+
+/// Adds `mode=rwc` so that the database file is created on first start, and creates
+/// its directory.
+fn sqlite_url(url: &str) -> Result<String> {
+    let (path, query) = sqlite_path(url)?;
     if let Some(dir) = std::path::Path::new(path)
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

@@ -3,7 +3,7 @@
 use missive_core::model::Note;
 use sqlx::any::AnyRow;
 
-use crate::codec::{get, get_bool, join_ids, placeholders, split_ids};
+use crate::codec::{IDS_PER_STATEMENT, get, get_bool, join_ids, placeholders, split_ids};
 use crate::{Outbox, Result, Store, StoreError};
 
 const NOTE_COLUMNS: &str = "id, user_id, text, cw, visibility, local_only, reaction_acceptance, reply_id, renote_id, \
@@ -99,25 +99,29 @@ impl Store {
         until_id: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Note>> {
-        if authors.is_empty() {
-            return Ok(Vec::new());
+        // Each chunk of authors gives its newest `limit`; the newest `limit` of all of
+        // them are among those.
+        let mut notes = Vec::new();
+        for chunk in authors.chunks(IDS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT {NOTE_COLUMNS} FROM notes WHERE user_id IN ({}) AND ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2",
+                placeholders(3, chunk.len())
+            );
+            let mut query = sqlx::query(&sql)
+                .bind(until_id.map(str::to_owned))
+                .bind(limit);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&self.read).await? {
+                notes.push(note_from_row(&row)?);
+            }
         }
-        let sql = format!(
-            "SELECT {NOTE_COLUMNS} FROM notes WHERE user_id IN ({}) AND ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2",
-            placeholders(3, authors.len())
-        );
-        let mut query = sqlx::query(&sql)
-            .bind(until_id.map(str::to_owned))
-            .bind(limit);
-        for id in authors {
-            query = query.bind(id);
+        if authors.len() > IDS_PER_STATEMENT {
+            notes.sort_by(|a: &Note, b: &Note| b.id.cmp(&a.id));
+            notes.truncate(usize::try_from(limit).unwrap_or(0));
         }
-        query
-            .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(note_from_row)
-            .collect()
+        Ok(notes)
     }
 
     /// Deletes a note and, as Misskey's foreign keys do, every reply and renote of it,

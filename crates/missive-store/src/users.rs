@@ -140,6 +140,38 @@ impl Store {
         Ok(Some((user_from_row(&row)?, get(&row, "token")?)))
     }
 
+    /// Replaces a user's token if `old_token_hash` is still the current one's hash.
+    /// Every request looks its token up afresh, so the old token stops working at once
+    /// on every node. Returns whether the token was replaced.
+    pub async fn replace_token(
+        &self,
+        id: &str,
+        old_token_hash: &str,
+        token: &str,
+        token_hash: &str,
+    ) -> Result<bool> {
+        let replaced = sqlx::query(
+            "UPDATE users SET token = $3, token_hash = $4 WHERE id = $1 AND token_hash = $2",
+        )
+        .bind(id)
+        .bind(old_token_hash)
+        .bind(token)
+        .bind(token_hash)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        Ok(replaced == 1)
+    }
+
+    /// The stored password hash of a user, for re-checking a password.
+    pub async fn password_hash(&self, id: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|row| get(&row, "password_hash")).transpose()
+    }
+
     /// Records API activity (drives `onlineStatus`).
     pub async fn touch_user(&self, id: &str, now_ms: i64) -> Result<()> {
         sqlx::query("UPDATE users SET last_active_at = $2 WHERE id = $1")

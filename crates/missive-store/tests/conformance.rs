@@ -146,6 +146,7 @@ conformance!(
     concurrent_mutual_follows_never_deadlock,
     listener_wakes_on_committed_deliveries_only,
     lost_connections_are_reported_as_unavailable,
+    lookups_of_more_ids_than_one_statement_binds,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -2103,4 +2104,82 @@ async fn postgres_migrations_are_safe_when_nodes_start_together() {
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
+}
+
+/// Lookups of many ids run in several statements, so that no list, however long, meets
+/// SQLite's 32,766 or PostgreSQL's 65,535 bound parameters; the answers are the same as
+/// one statement would give.
+async fn lookups_of_more_ids_than_one_statement_binds(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let c = user(s, "c").await;
+    let hook_a = webhook(s, &a).await;
+    let hook_c = webhook(s, &c).await;
+    let none = Outbox::default();
+    assert!(s.create_follow(&a.id, &b.id, T, &none).await.unwrap());
+    assert!(s.create_follow(&a.id, &c.id, T, &none).await.unwrap());
+    let mut notes = Vec::new();
+    for author in [&a, &b, &c, &a, &c] {
+        let note = note_by(author);
+        create_note(s, &note).await;
+        notes.push(note.id);
+    }
+    // 70,000 ids, with the real ones first, in the middle and last: in different chunks.
+    let with = |real: &[&str]| -> Vec<String> {
+        let mut ids: Vec<String> = (0..70_000).map(|i| format!("missing{i}")).collect();
+        for (slot, id) in [0, 35_000, 69_999].into_iter().zip(real) {
+            ids[slot] = (*id).to_owned();
+        }
+        ids
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+
+    let users = s.users_by_ids(&with(&[&a.id, &b.id, &c.id])).await.unwrap();
+    assert_eq!(
+        sorted(users.into_iter().map(|u| u.id).collect()),
+        sorted(vec![a.id.clone(), b.id.clone(), c.id.clone()])
+    );
+    let found = s
+        .notes_by_ids(&with(&[&notes[0], &notes[2], &notes[4]]))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 3);
+    let followed = s
+        .followed_among(&a.id, &with(&[&b.id, &c.id, &a.id]))
+        .await
+        .unwrap();
+    assert_eq!(followed, HashSet::from([b.id.clone(), c.id.clone()]));
+    let hooks = s
+        .active_webhooks_of(&with(&[&a.id, &b.id, &c.id]))
+        .await
+        .unwrap();
+    assert_eq!(
+        sorted(hooks.into_iter().map(|h| h.id).collect()),
+        sorted(vec![hook_a.id.clone(), hook_c.id.clone()])
+    );
+    // The newest of all authors across the chunks, in order, cut at the limit.
+    let authors = with(&[&a.id, &b.id, &c.id]);
+    let newest: Vec<String> = s
+        .notes_by_authors(&authors, None, 3)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(
+        newest,
+        vec![notes[4].clone(), notes[3].clone(), notes[2].clone()]
+    );
+    let older: Vec<String> = s
+        .notes_by_authors(&authors, Some(&notes[2]), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(older, vec![notes[1].clone(), notes[0].clone()]);
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use missive_core::redact::url_for_logs;
 use missive_store::{Dialect, Store, StoreError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -27,7 +28,10 @@ async fn connect(url: &str) -> anyhow::Result<Store> {
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
             }
-            Err(e) => return Err(e).with_context(|| format!("cannot open the database {url}")),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot open the database {}", url_for_logs(url)));
+            }
         }
     }
 }
@@ -62,7 +66,7 @@ impl App {
             config.origin.host.clone(),
         )?;
         Ok(App {
-            ctx: Arc::new(Ctx::new(store, config, client)),
+            ctx: Arc::new(Ctx::new(store, config, client)?),
             listener,
         })
     }
@@ -82,7 +86,9 @@ impl App {
             .merge(identicon::router());
         tracing::info!(addr = %listener.local_addr()?, url = %ctx.config.origin.url, "missive is listening");
         let serve_shutdown = shutdown.clone();
-        axum::serve(listener, router)
+        // The peer address is what rate limits count by (or the proxy that forwarded it).
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, service)
             .with_graceful_shutdown(async move { serve_shutdown.cancelled().await })
             .await?;
         workers.await?;

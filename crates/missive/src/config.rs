@@ -8,6 +8,8 @@ use std::time::Duration;
 use anyhow::Context;
 use missive_core::net_policy::{Cidr, NetworkPolicy};
 use missive_core::packed::Origin;
+use missive_core::rate_limit::{Rate, RateSetting};
+use missive_core::redact::url_for_logs;
 use missive_core::retry::RetryPolicy;
 use serde::Deserialize;
 
@@ -27,6 +29,11 @@ struct RawConfig {
     delivery_per_host_concurrency: Option<usize>,
     webhook_limit: Option<u32>,
     signup_open: Option<bool>,
+    trusted_proxies: Option<StringOrList>,
+    rate_limit_signup: Option<String>,
+    rate_limit_signin: Option<String>,
+    rate_limit_signin_account: Option<String>,
+    rate_limit_webhook_test: Option<String>,
 }
 
 /// `allowed_private_networks` may be a TOML list or a comma-separated string.
@@ -37,14 +44,59 @@ enum StringOrList {
     List(Vec<String>),
 }
 
+impl StringOrList {
+    fn into_list(self) -> Vec<String> {
+        match self {
+            StringOrList::String(s) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            StringOrList::List(list) => list,
+        }
+    }
+}
+
+/// The rate limits of the endpoints worth guessing or flooding; `None` is no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// `signup` (and anonymous `admin/accounts/create`) per client address.
+    pub signup: Option<Rate>,
+    /// Password checks per client address.
+    pub signin: Option<Rate>,
+    /// Password checks per account.
+    pub signin_account: Option<Rate>,
+    /// `i/webhooks/test` per user (Misskey: 60 per 15 minutes).
+    pub webhook_test: Option<Rate>,
+}
+
+impl RateLimits {
+    pub const DEFAULT_SIGNUP: &str = "10/1h";
+    pub const DEFAULT_SIGNIN: &str = "30/10m";
+    pub const DEFAULT_SIGNIN_ACCOUNT: &str = "10/10m";
+    pub const DEFAULT_WEBHOOK_TEST: &str = "60/15m";
+
+    /// No limit anywhere.
+    pub fn off() -> RateLimits {
+        RateLimits {
+            signup: None,
+            signin: None,
+            signin_account: None,
+            webhook_test: None,
+        }
+    }
+}
+
 /// The resolved configuration, passed explicitly to whatever needs it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     pub listen: SocketAddr,
     pub origin: Origin,
     /// No `url` was configured: the origin follows the address actually bound
     /// (which differs from `listen` when its port is 0).
     pub origin_from_listen: bool,
+    /// May carry a password: printed only through [`url_for_logs`].
     pub database_url: String,
     pub network_policy: NetworkPolicy,
     pub delivery_timeout: Duration,
@@ -58,6 +110,32 @@ pub struct Config {
     pub per_host_concurrency: usize,
     pub webhook_limit: u32,
     pub signup_open: bool,
+    /// Proxies whose `X-Forwarded-For` names the client for rate limits.
+    pub trusted_proxies: Vec<Cidr>,
+    pub rate_limits: RateLimits,
+}
+
+/// Like the derived `Debug`, but the database URL is shown without its credentials, so
+/// that `check-config` and logs never print a password.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("origin", &self.origin)
+            .field("origin_from_listen", &self.origin_from_listen)
+            .field("database_url", &url_for_logs(&self.database_url))
+            .field("network_policy", &self.network_policy)
+            .field("delivery_timeout", &self.delivery_timeout)
+            .field("retry", &self.retry)
+            .field("delivery_concurrency", &self.delivery_concurrency)
+            .field("per_webhook_concurrency", &self.per_webhook_concurrency)
+            .field("per_host_concurrency", &self.per_host_concurrency)
+            .field("webhook_limit", &self.webhook_limit)
+            .field("signup_open", &self.signup_open)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("rate_limits", &self.rate_limits)
+            .finish()
+    }
 }
 
 /// The variables read from the environment, and the file key each overrides.
@@ -83,6 +161,14 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ),
     ("MISSIVE_WEBHOOK_LIMIT", "webhook_limit"),
     ("MISSIVE_SIGNUP_OPEN", "signup_open"),
+    ("MISSIVE_TRUSTED_PROXIES", "trusted_proxies"),
+    ("MISSIVE_RATE_LIMIT_SIGNUP", "rate_limit_signup"),
+    ("MISSIVE_RATE_LIMIT_SIGNIN", "rate_limit_signin"),
+    (
+        "MISSIVE_RATE_LIMIT_SIGNIN_ACCOUNT",
+        "rate_limit_signin_account",
+    ),
+    ("MISSIVE_RATE_LIMIT_WEBHOOK_TEST", "rate_limit_webhook_test"),
 ];
 
 impl Config {
@@ -168,24 +254,36 @@ impl RawConfig {
             url: parsed.origin().ascii_serialization(),
             host,
         };
-        let networks: Vec<String> = match self.allowed_private_networks {
-            None => Vec::new(),
-            Some(StringOrList::String(s)) => s
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            Some(StringOrList::List(list)) => list,
+        let allowed_private = cidrs("allowed_private_networks", self.allowed_private_networks)?;
+        let trusted_proxies = cidrs("trusted_proxies", self.trusted_proxies)?;
+        let database_url = self
+            .database_url
+            .unwrap_or_else(|| "sqlite://./missive-data/missive.db".to_owned());
+        // The same check `serve` makes before connecting, so `check-config` catches it too.
+        missive_store::check_database_url(&database_url)
+            .with_context(|| format!("database_url: {}", url_for_logs(&database_url)))?;
+        let rate_limits = RateLimits {
+            signup: rate(
+                "rate_limit_signup",
+                self.rate_limit_signup,
+                RateLimits::DEFAULT_SIGNUP,
+            )?,
+            signin: rate(
+                "rate_limit_signin",
+                self.rate_limit_signin,
+                RateLimits::DEFAULT_SIGNIN,
+            )?,
+            signin_account: rate(
+                "rate_limit_signin_account",
+                self.rate_limit_signin_account,
+                RateLimits::DEFAULT_SIGNIN_ACCOUNT,
+            )?,
+            webhook_test: rate(
+                "rate_limit_webhook_test",
+                self.rate_limit_webhook_test,
+                RateLimits::DEFAULT_WEBHOOK_TEST,
+            )?,
         };
-        let allowed_private = networks
-            .iter()
-            .map(|n| {
-                n.parse::<Cidr>().with_context(|| {
-                    format!("allowed_private_networks: {n:?} is not a CIDR network")
-                })
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
         let timeout_ms = self.delivery_timeout_ms.unwrap_or(5000);
         if timeout_ms == 0 {
             anyhow::bail!("delivery_timeout_ms must be positive");
@@ -199,9 +297,7 @@ impl RawConfig {
             listen,
             origin,
             origin_from_listen,
-            database_url: self
-                .database_url
-                .unwrap_or_else(|| "sqlite://./missive-data/missive.db".to_owned()),
+            database_url,
             network_policy: NetworkPolicy { allowed_private },
             delivery_timeout: Duration::from_millis(timeout_ms),
             retry: RetryPolicy {
@@ -220,8 +316,29 @@ impl RawConfig {
                 .clamp(1, concurrency),
             webhook_limit: self.webhook_limit.unwrap_or(3),
             signup_open: self.signup_open.unwrap_or(true),
+            trusted_proxies,
+            rate_limits,
         })
     }
+}
+
+fn cidrs(key: &str, value: Option<StringOrList>) -> anyhow::Result<Vec<Cidr>> {
+    value
+        .map(StringOrList::into_list)
+        .unwrap_or_default()
+        .iter()
+        .map(|n| {
+            n.parse::<Cidr>()
+                .with_context(|| format!("{key}: {n:?} is not a CIDR network"))
+        })
+        .collect()
+}
+
+fn rate(key: &str, value: Option<String>, default: &str) -> anyhow::Result<Option<Rate>> {
+    let text = value.as_deref().unwrap_or(default);
+    text.parse::<RateSetting>()
+        .map(|setting| setting.0)
+        .map_err(|reason| anyhow::anyhow!("{key}: {reason}"))
 }
 
 #[cfg(test)]
@@ -285,6 +402,66 @@ mod tests {
         assert_eq!(config.webhook_limit, 10);
         assert_eq!(config.retry.base_ms, 100);
         assert_eq!(config.network_policy.allowed_private.len(), 1);
+    }
+
+    #[test]
+    fn rate_limits_default_to_misskeys_and_can_be_turned_off() {
+        let config = Config::load(None, |_| None).unwrap();
+        let minutes = |m: u64| m * 60_000;
+        assert_eq!(
+            config.rate_limits,
+            RateLimits {
+                signup: Some(Rate {
+                    max: 10,
+                    period_ms: minutes(60)
+                }),
+                signin: Some(Rate {
+                    max: 30,
+                    period_ms: minutes(10)
+                }),
+                signin_account: Some(Rate {
+                    max: 10,
+                    period_ms: minutes(10)
+                }),
+                webhook_test: Some(Rate {
+                    max: 60,
+                    period_ms: minutes(15)
+                }),
+            }
+        );
+        assert!(config.trusted_proxies.is_empty());
+        let env = |k: &str| match k {
+            "MISSIVE_RATE_LIMIT_SIGNUP" => Some("off".to_owned()),
+            "MISSIVE_RATE_LIMIT_WEBHOOK_TEST" => Some("5/1m".to_owned()),
+            "MISSIVE_TRUSTED_PROXIES" => Some("10.0.0.0/8, ::1/128".to_owned()),
+            _ => None,
+        };
+        let config = Config::load(None, env).unwrap();
+        assert_eq!(config.rate_limits.signup, None);
+        assert_eq!(
+            config.rate_limits.webhook_test,
+            Some(Rate {
+                max: 5,
+                period_ms: minutes(1)
+            })
+        );
+        assert_eq!(config.trusted_proxies.len(), 2);
+    }
+
+    #[test]
+    fn the_database_url_is_checked_and_never_printed_with_its_password() {
+        let err = Config::load(None, |k| {
+            (k == "MISSIVE_DATABASE_URL").then(|| "mysql://root:hunter2@db/x".to_owned())
+        })
+        .unwrap_err();
+        let message = format!("{err:#}");
+        assert!(message.contains("unsupported database"), "{message}");
+        assert!(!message.contains("hunter2"), "{message}");
+        let config = Config::load(None, |k| {
+            (k == "MISSIVE_DATABASE_URL").then(|| "postgres://u:hunter2@db:5432/x".to_owned())
+        })
+        .unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
     }
 
     #[test]

@@ -7,7 +7,9 @@ use missive_core::id::IdGenerator;
 use missive_store::Store;
 use tokio::sync::Notify;
 
+use crate::api::rate_limit::RateLimiter;
 use crate::config::Config;
+use crate::passwords::PasswordPool;
 use crate::worker::client::DeliveryClient;
 
 /// Everything a handler needs, built once by `app` and shared behind an `Arc`.
@@ -20,17 +22,23 @@ pub struct Ctx {
     pub deliveries_committed: Arc<Notify>,
     /// The one outbound client: address-checked, no redirects, capped reads.
     pub client: DeliveryClient,
+    /// Password hashing on a bounded pool, so that floods cannot exhaust memory.
+    pub passwords: PasswordPool,
+    pub rate_limiter: RateLimiter,
 }
 
 impl Ctx {
-    pub fn new(store: Store, config: Config, client: DeliveryClient) -> Ctx {
-        Ctx {
+    /// Fails only if the password hashing threads cannot be started.
+    pub fn new(store: Store, config: Config, client: DeliveryClient) -> std::io::Result<Ctx> {
+        Ok(Ctx {
             store,
+            rate_limiter: RateLimiter::new(config.rate_limits),
             config,
             ids: IdGenerator::new(rand::random(), rand::random()),
             deliveries_committed: Arc::new(Notify::new()),
             client,
-        }
+            passwords: PasswordPool::for_this_machine()?,
+        })
     }
 
     pub fn new_id(&self) -> String {

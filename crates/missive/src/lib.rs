@@ -8,6 +8,7 @@ pub mod ctx;
 mod fanout;
 mod health;
 mod identicon;
+pub mod passwords;
 pub mod ui;
 mod view;
 pub mod worker;

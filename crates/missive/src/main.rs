@@ -52,7 +52,10 @@ fn main() -> anyhow::Result<()> {
             Command::Migrate => {
                 let store = missive_store::Store::connect(&config.database_url).await?;
                 store.close().await;
-                println!("the database at {} is up to date", config.database_url);
+                println!(
+                    "the database at {} is up to date",
+                    missive_core::redact::url_for_logs(&config.database_url)
+                );
                 Ok(())
             }
             Command::CheckConfig => {

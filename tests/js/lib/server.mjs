@@ -39,6 +39,11 @@ export async function startMissive(env = {}) {
       MISSIVE_DATABASE_URL: `sqlite://${dir}/missive.db`,
       MISSIVE_ALLOWED_PRIVATE_NETWORKS: '127.0.0.0/8',
       MISSIVE_DELIVERY_RETRY_BASE_MS: '100',
+      // The tests sign up and sign in far faster than any person would.
+      MISSIVE_RATE_LIMIT_SIGNUP: 'off',
+      MISSIVE_RATE_LIMIT_SIGNIN: 'off',
+      MISSIVE_RATE_LIMIT_SIGNIN_ACCOUNT: 'off',
+      MISSIVE_RATE_LIMIT_WEBHOOK_TEST: 'off',
       RUST_LOG: 'missive=info,warn',
       ...env,
     },

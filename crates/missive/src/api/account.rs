@@ -1,13 +1,17 @@
-//! Accounts: `signup`, `signin-flow`, `admin/accounts/create` and `i`.
+//! Accounts: `signup`, `signin-flow`, `admin/accounts/create`, `i`, and the native
+//! token's `i/regenerate-token` and `i/revoke-token`.
 
 use axum::http::StatusCode;
 use missive_core::packed::{self, MeSettings};
+use missive_core::username;
 use missive_store::{NewUser, StoreError};
 use serde::Serialize;
+use subtle::ConstantTimeEq;
 
 use crate::api::auth::{hash_password, new_token, token_hash, verify_password};
 use crate::api::error::{ApiError, Kind};
 use crate::api::params::{Len, Params};
+use crate::api::rate_limit::{Scope, address_key};
 use crate::api::{ApiResult, Call, Reply};
 use crate::ctx::{Ctx, now_ms};
 
@@ -27,22 +31,32 @@ pub async fn signup(ctx: &Ctx, call: Call) -> ApiResult {
             "Sign-up is closed on this server.",
         ));
     }
-    create_account(ctx, &call.params).await
+    ctx.rate_limiter
+        .check(Scope::Signup, &address_key(call.client))?;
+    let first = !ctx.store.has_root_user().await?;
+    // As in Misskey, the first account (the administrator) may take a reserved name.
+    create_account(ctx, &call.params, first).await
 }
 
 pub async fn admin_create(ctx: &Ctx, call: Call) -> ApiResult {
     // Allowed while no administrator exists (initial setup), and afterwards only to the administrator.
-    if ctx.store.has_root_user().await? && !call.me.as_ref().is_some_and(|me| me.user.is_admin) {
-        return Err(ApiError::client(
-            "ACCESS_DENIED",
-            "1fb7cb09-d46a-4fff-b8df-057708cce513",
-            "Access denied.",
-        ));
+    let by_admin = call.me.as_ref().is_some_and(|me| me.user.is_admin);
+    if !by_admin {
+        if ctx.store.has_root_user().await? {
+            return Err(ApiError::client(
+                "ACCESS_DENIED",
+                "1fb7cb09-d46a-4fff-b8df-057708cce513",
+                "Access denied.",
+            ));
+        }
+        ctx.rate_limiter
+            .check(Scope::Signup, &address_key(call.client))?;
     }
-    create_account(ctx, &call.params).await
+    // The administrator hands out reserved names, as in Misskey.
+    create_account(ctx, &call.params, true).await
 }
 
-async fn create_account(ctx: &Ctx, params: &Params) -> ApiResult {
+async fn create_account(ctx: &Ctx, params: &Params, may_take_reserved: bool) -> ApiResult {
     params.require("username")?;
     params.require("password")?;
     let username = params
@@ -60,11 +74,18 @@ async fn create_account(ctx: &Ctx, params: &Params) -> ApiResult {
     let password = params
         .string("password", Len::new(1, 1024), false)?
         .unwrap_or_default();
+    if !may_take_reserved && username::is_reserved(&username) {
+        return Err(ApiError::client(
+            "USED_USERNAME",
+            "2e5ba9c4-1d3f-4c8b-9f0e-6a7b8c9d0e12",
+            "This username is reserved.",
+        ));
+    }
     let token = new_token();
     let new = NewUser {
         id: ctx.new_id(),
         username,
-        password_hash: hash_password(password).await?,
+        password_hash: hash_password(ctx, password).await?,
         token_hash: token_hash(&token),
         token: token.clone(),
     };
@@ -118,19 +139,88 @@ pub async fn signin_flow(ctx: &Ctx, call: Call) -> ApiResult {
             next: "password",
         });
     };
-    if !verify_password(password, credentials.password_hash).await? {
-        return Err(signin_error(
-            StatusCode::FORBIDDEN,
-            "INCORRECT_PASSWORD",
-            "932c904e-9460-45b7-9ce6-7ed33be7eb2c",
-            "Incorrect password.",
-        ));
+    // Every password check counts, against the address and against the account, before
+    // the (deliberately slow) hash is computed.
+    ctx.rate_limiter
+        .check(Scope::SigninFromAddress, &address_key(call.client))?;
+    ctx.rate_limiter
+        .check(Scope::SigninToAccount, &credentials.user.id)?;
+    if !verify_password(ctx, password, credentials.password_hash).await? {
+        return Err(incorrect_password());
     }
     Reply::json(&SigninAnswer::Finished {
         finished: true,
         id: credentials.user.id,
         i: credentials.token,
     })
+}
+
+fn incorrect_password() -> ApiError {
+    signin_error(
+        StatusCode::FORBIDDEN,
+        "INCORRECT_PASSWORD",
+        "932c904e-9460-45b7-9ce6-7ed33be7eb2c",
+        "Incorrect password.",
+    )
+}
+
+/// `i/regenerate-token`: a new native token after the password is checked again; the old
+/// token stops working at once. Misskey answers a wrong password with a 500; missive
+/// answers `INCORRECT_PASSWORD` as `signin-flow` does.
+pub async fn regenerate_token(ctx: &Ctx, call: Call) -> ApiResult {
+    let me = call.user()?;
+    call.params.require("password")?;
+    let password = call
+        .params
+        .string("password", Len::new(0, 1024), false)?
+        .unwrap_or_default();
+    ctx.rate_limiter
+        .check(Scope::SigninToAccount, &me.user.id)?;
+    let hash = ctx
+        .store
+        .password_hash(&me.user.id)
+        .await?
+        .ok_or_else(ApiError::authentication_failed)?;
+    if !verify_password(ctx, password, hash).await? {
+        return Err(incorrect_password().with_status(StatusCode::BAD_REQUEST));
+    }
+    replace_token(ctx, me).await
+}
+
+/// `i/revoke-token`: revokes the given token. Every token missive issues is the account's
+/// native token, so `token` naming the caller's own signs it out (a new token is stored
+/// for the next sign-in); any other token or `tokenId` names nothing, as in Misskey.
+pub async fn revoke_token(ctx: &Ctx, call: Call) -> ApiResult {
+    let me = call.user()?;
+    let p = &call.params;
+    let token_id = p.id("tokenId", false)?;
+    let token = p.string("token", Len::new(0, 1024), true)?;
+    if token_id.is_none() && p.raw("token").is_none() {
+        return Err(ApiError::invalid_param(
+            "#/anyOf/0/required",
+            "must have required property 'tokenId'",
+        ));
+    }
+    if let Some(token) = token {
+        let given = token_hash(&token);
+        if bool::from(given.as_bytes().ct_eq(me.token_hash.as_bytes())) {
+            return replace_token(ctx, me).await;
+        }
+    }
+    Ok(Reply::NoContent)
+}
+
+async fn replace_token(ctx: &Ctx, me: &crate::api::auth::Me) -> ApiResult {
+    let token = new_token();
+    let replaced = ctx
+        .store
+        .replace_token(&me.user.id, &me.token_hash, &token, &token_hash(&token))
+        .await?;
+    if !replaced {
+        // Revoked meanwhile by another request: the caller's token is no longer valid.
+        return Err(ApiError::authentication_failed());
+    }
+    Ok(Reply::NoContent)
 }
 
 /// Misskey's sign-in errors carry only an `id`; missive adds `code`, `message` and `kind`

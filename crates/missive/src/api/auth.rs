@@ -7,12 +7,16 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::api::error::ApiError;
+use crate::api::rate_limit::rate_limit_exceeded;
 use crate::ctx::{Ctx, now_ms};
+use crate::passwords::HashError;
 
 /// An authenticated caller. Every token missive issues is a native (full-rights) token.
 #[derive(Debug, Clone)]
 pub struct Me {
     pub user: User,
+    /// The SHA-256 of the token this call came with (for revoking it).
+    pub token_hash: String,
 }
 
 /// How long `last_active_at` may lag behind: one write per user per minute at most.
@@ -21,7 +25,8 @@ const ACTIVITY_RESOLUTION_MS: i64 = 60_000;
 /// Finds the user a token belongs to. The token is looked up by its SHA-256, so the
 /// database comparison leaks nothing about the token, then compared in constant time.
 pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<Me, ApiError> {
-    let Some((mut user, stored)) = ctx.store.user_by_token_hash(&token_hash(token)).await? else {
+    let hash = token_hash(token);
+    let Some((mut user, stored)) = ctx.store.user_by_token_hash(&hash).await? else {
         return Err(ApiError::authentication_failed());
     };
     if !bool::from(stored.as_bytes().ct_eq(token.as_bytes())) {
@@ -35,7 +40,10 @@ pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<Me, ApiError> {
         ctx.store.touch_user(&user.id, now).await?;
         user.last_active_at_ms = Some(now);
     }
-    Ok(Me { user })
+    Ok(Me {
+        user,
+        token_hash: hash,
+    })
 }
 
 /// A Misskey-style native token: 16 random alphanumeric characters.
@@ -51,31 +59,23 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Hashes a password with Argon2id (on a blocking thread: it is slow on purpose).
-pub async fn hash_password(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || {
-        use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
-        let salt = SaltString::generate(&mut OsRng);
-        argon2::Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-    })
-    .await
-    .map_err(|e| ApiError::internal(&e))?
-    .map_err(|e| ApiError::internal(&e))
+/// Hashes a password on the bounded hashing pool; a full pool is a rate-limit error.
+pub async fn hash_password(ctx: &Ctx, password: String) -> Result<String, ApiError> {
+    ctx.passwords.hash(password).await.map_err(hashing_failed)
 }
 
-/// Checks a password against a stored Argon2 hash (on a blocking thread).
-pub async fn verify_password(password: String, hash: String) -> Result<bool, ApiError> {
-    tokio::task::spawn_blocking(move || {
-        use argon2::password_hash::{PasswordHash, PasswordVerifier};
-        let Ok(parsed) = PasswordHash::new(&hash) else {
-            return false;
-        };
-        argon2::Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
-    .await
-    .map_err(|e| ApiError::internal(&e))
+/// Checks a password against a stored hash on the bounded hashing pool.
+pub async fn verify_password(ctx: &Ctx, password: String, hash: String) -> Result<bool, ApiError> {
+    ctx.passwords
+        .verify(password, hash)
+        .await
+        .map_err(hashing_failed)
+}
+
+/// A full pool is answered like a rate limit: come back in a second.
+fn hashing_failed(e: HashError) -> ApiError {
+    match e {
+        HashError::Busy => rate_limit_exceeded(0, now_ms() + 1_000),
+        HashError::Failed(cause) => ApiError::internal(&cause),
+    }
 }

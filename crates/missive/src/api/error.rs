@@ -163,6 +163,9 @@ impl From<missive_store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_at_ms = (self.status == StatusCode::TOO_MANY_REQUESTS)
+            .then(|| self.info.as_ref().and_then(|info| info["resetMs"].as_i64()))
+            .flatten();
         let mut error = json!({ "message": self.message, "code": self.code, "id": self.id, "kind": self.kind.as_str() });
         if let Some(info) = self.info {
             error["info"] = *info;
@@ -190,6 +193,13 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, value);
+        }
+        if let Some(reset_at_ms) = retry_at_ms {
+            // Whole seconds, rounded up, and never 0: "now" would invite an instant retry.
+            let seconds = ((reset_at_ms - crate::ctx::now_ms()) + 999).max(1_000) / 1_000;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -9,15 +9,17 @@ pub mod error;
 mod following;
 mod notes;
 pub mod params;
+pub mod rate_limit;
 mod users;
 mod webhooks;
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use serde::Serialize;
@@ -50,6 +52,8 @@ const ENDPOINTS: &[(&str, Access)] = &[
     ("signin-flow", Access::Anyone),
     ("admin/accounts/create", Access::Anyone),
     ("i", Access::User),
+    ("i/regenerate-token", Access::Secure),
+    ("i/revoke-token", Access::Secure),
     ("users/show", Access::Anyone),
     ("following/create", Access::User),
     ("following/delete", Access::User),
@@ -68,10 +72,17 @@ const ENDPOINTS: &[(&str, Access)] = &[
     ("admin/webhooks/update", Access::Admin),
 ];
 
+/// The names of every endpoint missive serves.
+pub fn endpoint_names() -> impl Iterator<Item = &'static str> {
+    ENDPOINTS.iter().map(|(name, _)| *name)
+}
+
 /// One API call after authentication and body parsing.
 pub struct Call {
     pub me: Option<Me>,
     pub params: Params,
+    /// The client's address, as rate limits count it.
+    pub client: IpAddr,
 }
 
 impl Call {
@@ -112,6 +123,7 @@ async fn handle(
     method: Method,
     Path(endpoint): Path<String>,
     headers: HeaderMap,
+    extensions: Extensions,
     body: Body,
 ) -> Response {
     let Some(&(name, access)) = ENDPOINTS.iter().find(|(name, _)| *name == endpoint) else {
@@ -127,7 +139,12 @@ async fn handle(
     let Ok(body) = axum::body::to_bytes(body, BODY_LIMIT).await else {
         return with_api_headers(ApiError::body_too_large().into_response());
     };
-    let response = match call(&ctx, name, access, &headers, &body).await {
+    // Served without connection info (a router under test), every caller is one client.
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+    let client = rate_limit::client_address(peer, &headers, &ctx.config.trusted_proxies);
+    let response = match call(&ctx, name, access, &headers, client, &body).await {
         Ok(Reply::Json(bytes)) => (
             [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
             bytes,
@@ -158,6 +175,7 @@ async fn call(
     name: &str,
     access: Access,
     headers: &HeaderMap,
+    client: IpAddr,
     body: &[u8],
 ) -> Result<Reply, Failure> {
     let body = parse_body(body)?;
@@ -184,6 +202,7 @@ async fn call(
     let call = Call {
         me,
         params: Params::new(body),
+        client,
     };
     Ok(dispatch(ctx, name, call).await?)
 }
@@ -194,6 +213,8 @@ async fn dispatch(ctx: &Ctx, name: &str, call: Call) -> ApiResult {
         "signin-flow" => account::signin_flow(ctx, call).await,
         "admin/accounts/create" => account::admin_create(ctx, call).await,
         "i" => account::i(ctx, call).await,
+        "i/regenerate-token" => account::regenerate_token(ctx, call).await,
+        "i/revoke-token" => account::revoke_token(ctx, call).await,
         "users/show" => users::show(ctx, call).await,
         "users/notes" => notes::user_notes(ctx, call).await,
         "following/create" => following::create(ctx, call).await,

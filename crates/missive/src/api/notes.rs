@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::api::account::MENTION_LIMIT;
 use crate::api::error::ApiError;
-use crate::api::params::{Len, Params, is_js_whitespace};
+use crate::api::params::{Len, MAX_USER_IDS, Params, is_js_whitespace};
 use crate::api::{ApiResult, Call, Reply};
 use crate::ctx::{Ctx, now_ms};
 use crate::fanout::Plan;
@@ -61,7 +61,7 @@ fn parse_draft(p: &Params) -> Result<Draft, ApiError> {
             v.parse().unwrap_or(Visibility::Public)
         });
     let visible_user_ids = p
-        .id_list("visibleUserIds", Len::new(0, usize::MAX), true)?
+        .id_list("visibleUserIds", Len::new(0, MAX_USER_IDS), true)?
         .unwrap_or_default();
     let cw = p.string("cw", Len::new(1, 100), true)?;
     let local_only = p.boolean("localOnly")?.unwrap_or(false);

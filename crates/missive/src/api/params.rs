@@ -11,6 +11,15 @@ use serde_json::{Map, Value};
 
 use crate::api::error::ApiError;
 
+/// The most ids a list parameter takes where Misskey sets no `maxItems` (`users/show`'s
+/// `userIds`, `notes/create`'s `visibleUserIds`): enough for any client, and a bound on the
+/// work one request can ask for.
+pub const MAX_USER_IDS: usize = 100;
+
+/// The most entries of a webhook's `on` list: Misskey sets no bound and allows repeats;
+/// this allows every event type four times over.
+pub const MAX_WEBHOOK_EVENTS: usize = 32;
+
 /// The JSON object a client sent, minus nothing: `i` stays and is ignored like any unknown key.
 #[derive(Debug, Clone, Default)]
 pub struct Params {
@@ -223,7 +232,7 @@ impl Params {
 
     /// An array of webhook event types (duplicates allowed, as in Misskey).
     pub fn event_list(&self, key: &str) -> Result<Option<Vec<EventType>>, ApiError> {
-        let Some(items) = self.array(key, Len::new(0, usize::MAX))? else {
+        let Some(items) = self.array(key, Len::new(0, MAX_WEBHOOK_EVENTS))? else {
             return Ok(None);
         };
         items

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::api::account::me_settings;
 use crate::api::error::ApiError;
-use crate::api::params::Len;
+use crate::api::params::{Len, MAX_USER_IDS};
 use crate::api::{ApiResult, Call, Reply};
 use crate::ctx::{Ctx, now_ms};
 
@@ -23,7 +23,7 @@ fn no_such_user() -> ApiError {
 pub async fn show(ctx: &Ctx, call: Call) -> ApiResult {
     let p = &call.params;
     let viewer = call.me.as_ref().map(|me| &me.user);
-    if let Some(ids) = p.id_list("userIds", Len::new(0, usize::MAX), true)? {
+    if let Some(ids) = p.id_list("userIds", Len::new(0, MAX_USER_IDS), true)? {
         let found = ctx.store.users_by_ids(&ids).await?;
         let mut out = Vec::with_capacity(found.len());
         for id in &ids {

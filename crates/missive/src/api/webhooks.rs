@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::api::error::ApiError;
 use crate::api::params::{Len, Params};
+use crate::api::rate_limit::Scope;
 use crate::api::{ApiResult, Call, Reply};
 use crate::ctx::{Ctx, now_ms};
 use crate::worker::test_send;
@@ -174,6 +175,8 @@ pub async fn delete(ctx: &Ctx, call: Call) -> ApiResult {
 /// at once; the result shows up in `latestStatus`.
 pub async fn test(ctx: &Ctx, call: Call) -> ApiResult {
     let me = &call.user()?.user;
+    // Misskey counts a call against the limit before looking at its parameters.
+    ctx.rate_limiter.check(Scope::WebhookTest, &me.id)?;
     let p = &call.params;
     let id = p.required_id("webhookId")?;
     p.require("type")?;

@@ -13,6 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use missive_core::net_policy::NetworkPolicy;
+use missive_core::redact::url_for_logs;
 use missive_core::retry::AttemptOutcome;
 use missive_core::signing;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -112,7 +113,9 @@ impl DeliveryClient {
                 AttemptOutcome::Status(status)
             }
             Err(e) => {
-                tracing::debug!(error = %e, "delivery attempt got no response");
+                // reqwest's message names the URL, whose userinfo or query may hold a secret.
+                let e = e.without_url();
+                tracing::debug!(error = %e, url = %url_for_logs(req.url), "delivery attempt got no response");
                 AttemptOutcome::NoResponse
             }
         }

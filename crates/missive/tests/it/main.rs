@@ -9,6 +9,8 @@ mod delivery;
 mod emission;
 mod fairness;
 mod following;
+mod fuzz;
+mod hardening;
 mod notes;
 mod retries;
 mod ssrf;

@@ -40,6 +40,12 @@ pub fn test_env() -> Vec<(&'static str, String)> {
         ("MISSIVE_ALLOWED_PRIVATE_NETWORKS", "127.0.0.0/8".into()),
         ("MISSIVE_DELIVERY_RETRY_BASE_MS", "100".into()),
         ("MISSIVE_DELIVERY_TIMEOUT_MS", "2000".into()),
+        // Tests sign in and send tests far faster than any person; the rate-limit tests
+        // turn the limits back on.
+        ("MISSIVE_RATE_LIMIT_SIGNUP", "off".into()),
+        ("MISSIVE_RATE_LIMIT_SIGNIN", "off".into()),
+        ("MISSIVE_RATE_LIMIT_SIGNIN_ACCOUNT", "off".into()),
+        ("MISSIVE_RATE_LIMIT_WEBHOOK_TEST", "off".into()),
     ]
 }
 
