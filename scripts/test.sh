@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 (cd tests/js && npm ci --no-audit --no-fund --silent)
+npm --prefix tests/js run --silent typecheck
 cargo build --bin missive
 cargo test --workspace
 MISSIVE_BIN="$PWD/target/debug/missive" npm --prefix tests/js test

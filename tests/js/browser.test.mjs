@@ -360,6 +360,54 @@ describe('the web pages', () => {
     await page.getByRole('row', { name: /bob-hook/ }).waitFor();
   });
 
+  test('signing out revokes the token on the server', async () => {
+    const tokenOf = (page) => page.evaluate(() => localStorage.getItem('missive:token'));
+    const whoIs = async (token) => {
+      const response = await fetch(`${server.url}/api/i`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ i: token }),
+      });
+      return { status: response.status, body: await response.json() };
+    };
+    const here = await session();
+    const there = await session();
+    await signUp(here.page, 'erin');
+    const token = await tokenOf(here.page);
+    assert.equal((await whoIs(token)).body.username, 'erin');
+    // A second browser signed in as erin holds the same native token.
+    await there.page.goto('/signin');
+    await there.page.getByLabel('Username').fill('erin');
+    await there.page.getByLabel('Password').fill('a good password');
+    await there.page.getByRole('button', { name: 'Sign in' }).click();
+    await there.page.waitForURL((url) => url.pathname === '/');
+    await there.page.getByRole('button', { name: 'Sign out' }).waitFor();
+    assert.equal(await tokenOf(there.page), token);
+
+    await here.page.getByRole('button', { name: 'Sign out' }).click();
+    await here.page.waitForURL('**/signin');
+    await textMatches(here.page.getByRole('status'), /You are signed out/);
+    assert.equal(await tokenOf(here.page), null);
+    const revoked = await whoIs(token);
+    assert.equal(revoked.status, 401);
+    assert.equal(revoked.body.error.code, 'AUTHENTICATION_FAILED');
+
+    // The other browser's token no longer works: signing out there still signs out.
+    await there.page.getByRole('button', { name: 'Sign out' }).click();
+    await there.page.waitForURL('**/signin');
+    await textMatches(there.page.getByRole('status'), /You are signed out/);
+    assert.equal(await tokenOf(there.page), null);
+
+    // Signing in again gives a new token that works.
+    await here.page.getByLabel('Username').fill('erin');
+    await here.page.getByLabel('Password').fill('a good password');
+    await here.page.getByRole('button', { name: 'Sign in' }).click();
+    await here.page.waitForURL((url) => url.pathname === '/');
+    const renewed = await tokenOf(here.page);
+    assert.notEqual(renewed, token);
+    assert.equal((await whoIs(renewed)).body.username, 'erin');
+  });
+
   test('no page logged an error', () => {
     assert.deepEqual(sessions.flatMap((s) => s.problems), []);
   });

@@ -2,74 +2,87 @@
 //! Settings > Webhook and the administration screen.
 //!
 //! Every page is static HTML embedded in the binary, so running missive needs no Node.js
-//! and no front-end build. The pages hold no server-side state: a small vanilla script
-//! (`assets/app.js`) reads the token from `localStorage` and calls the same `/api/*`
-//! endpoints as any other client, so the browser exercises exactly the public API.
+//! and no front-end build. The pages hold no server-side state: each page loads its own
+//! vanilla ES module (`assets/js/pages/*.js`, which imports the shared `assets/js/shared.js`),
+//! reads the token from `localStorage` and calls the same `/api/*` endpoints as any other
+//! client, so the browser exercises exactly the public API. The modules are plain
+//! JavaScript that browsers run as they are; JSDoc types let `tsc` check them in the tests
+//! (`npm run typecheck` in `tests/js`).
 
 use std::sync::LazyLock;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::Path;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use sha2::{Digest, Sha256};
 
 const LAYOUT: &str = include_str!("assets/layout.html");
-const APP_JS: &str = include_str!("assets/app.js");
-const APP_CSS: &str = include_str!("assets/app.css");
 
-/// One page: the `data-page` name the script dispatches on, its title and its main content.
+/// One page: the `data-page` name, its title, its main content and its script (a path
+/// under `/assets/`).
 struct Page {
     name: &'static str,
     title: &'static str,
     main: &'static str,
+    script: &'static str,
 }
 
 const HOME: Page = Page {
     name: "home",
     title: "Home",
     main: include_str!("assets/home.html"),
+    script: "js/pages/home.js",
 };
 const SIGNIN: Page = Page {
     name: "signin",
     title: "Sign in",
     main: include_str!("assets/signin.html"),
+    script: "js/pages/signin.js",
 };
 const SIGNUP: Page = Page {
     name: "signup",
     title: "Sign up",
     main: include_str!("assets/signup.html"),
+    script: "js/pages/signup.js",
 };
 const USER: Page = Page {
     name: "user",
     title: "User",
     main: include_str!("assets/user.html"),
+    script: "js/pages/user.js",
 };
 const WEBHOOKS: Page = Page {
     name: "webhooks",
     title: "Settings › Webhook",
     main: include_str!("assets/webhooks.html"),
+    script: "js/pages/webhooks.js",
 };
 const WEBHOOK_NEW: Page = Page {
     name: "webhook-new",
     title: "New webhook",
     main: include_str!("assets/webhook-form.html"),
+    script: "js/pages/webhook-form.js",
 };
 const WEBHOOK_EDIT: Page = Page {
     name: "webhook-edit",
     title: "Edit webhook",
     main: include_str!("assets/webhook-form.html"),
+    script: "js/pages/webhook-form.js",
 };
 const ADMIN_WEBHOOKS: Page = Page {
     name: "admin-webhooks",
     title: "Administration › Webhooks",
     main: include_str!("assets/admin-webhooks.html"),
+    script: "js/pages/admin-webhooks.js",
 };
 const NOT_FOUND: Page = Page {
     name: "not-found",
     title: "Not found",
     main: include_str!("assets/not-found.html"),
+    script: "js/pages/not-found.js",
 };
 
 impl Page {
@@ -77,6 +90,7 @@ impl Page {
         LAYOUT
             .replace("{{title}}", self.title)
             .replace("{{page}}", self.name)
+            .replace("{{script}}", self.script)
             .replace("{{main}}", self.main)
     }
 }
@@ -116,14 +130,7 @@ pub fn router() -> Router {
         .route("/settings/webhook/edit/{id}", get(|| page(&WEBHOOK_EDIT)))
         .route("/admin", get(|| async { Redirect::to("/admin/webhooks") }))
         .route("/admin/webhooks", get(|| page(&ADMIN_WEBHOOKS)))
-        .route(
-            "/assets/app.js",
-            get(|| asset("text/javascript; charset=utf-8", APP_JS)),
-        )
-        .route(
-            "/assets/app.css",
-            get(|| asset("text/css; charset=utf-8", APP_CSS)),
-        )
+        .route("/assets/{*path}", get(asset))
 }
 
 /// `/@username`: the router cannot match a prefix inside a segment, so the `@` is checked here.
@@ -165,17 +172,103 @@ async fn page(page: &Page) -> Response {
     response
 }
 
-async fn asset(content_type: &'static str, body: &'static str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            // Small enough to fetch on every load, so a new binary's assets are used at once.
-            (header::CACHE_CONTROL, "no-cache"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        ],
-        body,
-    )
-        .into_response()
+/// A file served under `/assets/`, embedded in the binary.
+struct Asset {
+    path: &'static str,
+    body: &'static str,
+}
+
+/// Embeds each listed file of `assets/` under its path there.
+macro_rules! assets {
+    ($($path:literal),* $(,)?) => {
+        [$(Asset { path: $path, body: include_str!(concat!("assets/", $path)) }),*]
+    };
+}
+
+/// Every file served under `/assets/`: the style sheet and the pages' modules (a test
+/// checks that every module in `assets/js` is listed and every import resolves here).
+const ASSETS: &[Asset] = &assets![
+    "app.css",
+    "js/shared.js",
+    "js/notes.js",
+    "js/webhook.js",
+    "js/pages/admin-webhooks.js",
+    "js/pages/home.js",
+    "js/pages/not-found.js",
+    "js/pages/signin.js",
+    "js/pages/signup.js",
+    "js/pages/user.js",
+    "js/pages/webhook-form.js",
+    "js/pages/webhooks.js",
+];
+
+/// An asset ready to serve: its media type and entity tag are worked out once, since
+/// the assets never change while the binary runs.
+struct Served {
+    path: &'static str,
+    body: &'static str,
+    content_type: &'static str,
+    etag: HeaderValue,
+}
+
+static SERVED: LazyLock<Vec<Served>> = LazyLock::new(|| {
+    ASSETS
+        .iter()
+        .filter_map(|asset| {
+            let digest = hex::encode(Sha256::digest(asset.body.as_bytes()));
+            // Quotes and 32 hex digits (128 bits: plenty to tell versions apart), so
+            // neither step can fail; a test checks that every asset is served.
+            let etag = HeaderValue::from_str(&format!("\"{}\"", digest.get(..32)?)).ok()?;
+            Some(Served {
+                path: asset.path,
+                body: asset.body,
+                content_type: content_type(asset.path),
+                etag,
+            })
+        })
+        .collect()
+});
+
+/// The media type of an asset, from its extension. Module scripts must be served as
+/// JavaScript: with `nosniff`, the browser refuses them otherwise.
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit_once('.').map(|(_, extension)| extension) {
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Whether `If-None-Match` names `etag` (weak comparison, as for a GET).
+fn not_modified(request_headers: &HeaderMap, etag: &HeaderValue) -> bool {
+    let etag = etag.as_bytes();
+    request_headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .flat_map(|value| value.as_bytes().split(|&byte| byte == b','))
+        .map(|tag| tag.trim_ascii())
+        .any(|tag| tag == b"*" || tag.strip_prefix(b"W/").unwrap_or(tag) == etag)
+}
+
+async fn asset(Path(path): Path<String>, request_headers: HeaderMap) -> Response {
+    let Some(asset) = SERVED.iter().find(|asset| asset.path == path) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let mut response = if not_modified(&request_headers, &asset.etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, asset.content_type)], asset.body).into_response()
+    };
+    let headers = response.headers_mut();
+    // Revalidated on every load, so a new binary's assets are used at once; the entity
+    // tag makes an unchanged file cost a 304 without a body.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(header::ETAG, asset.etag.clone());
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 #[cfg(test)]
@@ -246,6 +339,135 @@ mod tests {
                 "no checkbox for {event}"
             );
         }
+    }
+
+    fn served(path: &str) -> bool {
+        SERVED.iter().any(|asset| asset.path == path)
+    }
+
+    /// Every `/assets/...` a page links to (its module, the shared module it preloads, the
+    /// style sheet) is served.
+    #[test]
+    fn every_page_links_only_served_assets() {
+        for page in PAGES {
+            let html = page.render();
+            let links: Vec<&str> = attr_values(&html, "src")
+                .into_iter()
+                .chain(attr_values(&html, "href"))
+                .filter_map(|link| link.strip_prefix("/assets/"))
+                .collect();
+            assert!(links.contains(&page.script), "{}: no script", page.name);
+            for link in links {
+                assert!(served(link), "{}: /assets/{link} is not served", page.name);
+            }
+        }
+    }
+
+    /// The `.js` files under `assets/js`, as paths under `assets/`.
+    fn modules_on_disk(dir: &std::path::Path, prefix: &str, found: &mut Vec<String>) {
+        let entries = std::fs::read_dir(dir).expect("read assets/js");
+        for entry in entries {
+            let path = entry.expect("read a directory entry").path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if path.is_dir() {
+                modules_on_disk(&path, &format!("{prefix}{name}/"), found);
+            } else if name.ends_with(".js") {
+                found.push(format!("{prefix}{name}"));
+            }
+        }
+    }
+
+    /// `specifier` (`./x.js`, `../x.js`) resolved against the module at `from`.
+    fn resolve(from: &str, specifier: &str) -> String {
+        let mut parts: Vec<&str> = from.split('/').collect();
+        parts.pop();
+        for part in specifier.split('/') {
+            match part {
+                "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                part => parts.push(part),
+            }
+        }
+        parts.join("/")
+    }
+
+    /// A module missing from the table would be a 404 and a page that does nothing, so
+    /// every module on disk is served, starts with `// @ts-check` (the type check covers
+    /// it), and every module it imports (or imports types from) is served too.
+    #[test]
+    fn every_module_is_served_and_its_imports_resolve() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui/assets/js");
+        let mut on_disk = Vec::new();
+        modules_on_disk(&dir, "js/", &mut on_disk);
+        assert!(on_disk.len() > 1, "no modules found in {}", dir.display());
+        for module in &on_disk {
+            assert!(served(module), "{module} is not listed in ASSETS");
+        }
+        for asset in SERVED.iter().filter(|a| a.path.ends_with(".js")) {
+            assert!(
+                asset.body.starts_with("// @ts-check\n"),
+                "{} does not start with // @ts-check",
+                asset.path
+            );
+            for (at, _) in asset.body.match_indices(" from '") {
+                let rest = &asset.body[at + " from '".len()..];
+                let specifier = &rest[..rest.find('\'').unwrap_or(0)];
+                assert!(
+                    specifier.starts_with("./") || specifier.starts_with("../"),
+                    "{}: import of {specifier:?} is not relative",
+                    asset.path
+                );
+                let target = resolve(asset.path, specifier);
+                assert!(
+                    served(&target),
+                    "{}: imports {specifier}, which is not served",
+                    asset.path
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn assets_have_their_media_type_and_an_entity_tag() {
+        let script = asset(Path("js/shared.js".to_owned()), HeaderMap::new()).await;
+        assert_eq!(script.status(), StatusCode::OK);
+        assert_eq!(
+            script.headers()[header::CONTENT_TYPE],
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(script.headers()[header::CACHE_CONTROL], "no-cache");
+        assert_eq!(script.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        let style = asset(Path("app.css".to_owned()), HeaderMap::new()).await;
+        assert_eq!(
+            style.headers()[header::CONTENT_TYPE],
+            "text/css; charset=utf-8"
+        );
+        assert_ne!(
+            style.headers()[header::ETAG],
+            script.headers()[header::ETAG]
+        );
+
+        let mut revalidation = HeaderMap::new();
+        revalidation.insert(
+            header::IF_NONE_MATCH,
+            script.headers()[header::ETAG].clone(),
+        );
+        let unchanged = asset(Path("js/shared.js".to_owned()), revalidation.clone()).await;
+        assert_eq!(unchanged.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(
+            unchanged.headers()[header::ETAG],
+            script.headers()[header::ETAG]
+        );
+        let other = asset(Path("js/notes.js".to_owned()), revalidation).await;
+        assert_eq!(other.status(), StatusCode::OK);
+
+        let missing = asset(Path("js/missing.js".to_owned()), HeaderMap::new()).await;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     }
 
     #[tokio::test]
