@@ -8,9 +8,9 @@ use missive_core::model::Webhook;
 use missive_store::Store;
 use tokio::sync::mpsc;
 
-use crate::api::rate_limit::RateLimiter;
 use crate::config::Config;
 use crate::passwords::PasswordPool;
+use crate::rate_limit::RateLimiter;
 
 /// Everything a handler needs, built once by `app` and shared behind an `Arc`.
 #[derive(Debug)]

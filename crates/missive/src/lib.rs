@@ -9,6 +9,7 @@ mod fanout;
 mod health;
 mod identicon;
 pub mod passwords;
+pub mod rate_limit;
 pub mod ui;
 mod view;
 pub mod worker;

@@ -11,9 +11,9 @@ use subtle::ConstantTimeEq;
 use crate::api::auth::{hash_password, new_token, token_hash, verify_password};
 use crate::api::error::{ApiError, Kind};
 use crate::api::params::{Len, Params};
-use crate::api::rate_limit::{Scope, address_key};
 use crate::api::{ApiResult, Call, Reply};
 use crate::ctx::{Ctx, now_ms};
+use crate::rate_limit::{Scope, address_key};
 
 /// `MeDetailed` plus the new account's token, as `signup` and `admin/accounts/create` answer.
 #[derive(Serialize)]

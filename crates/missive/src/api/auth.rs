@@ -7,9 +7,9 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::api::error::ApiError;
-use crate::api::rate_limit::rate_limit_exceeded;
 use crate::ctx::{Ctx, now_ms};
 use crate::passwords::HashError;
+use crate::rate_limit::Limited;
 
 /// An authenticated caller. Every token missive issues is a native (full-rights) token.
 #[derive(Debug, Clone)]
@@ -75,7 +75,10 @@ pub async fn verify_password(ctx: &Ctx, password: String, hash: String) -> Resul
 /// A full pool is answered like a rate limit: come back in a second.
 fn hashing_failed(e: HashError) -> ApiError {
     match e {
-        HashError::Busy => rate_limit_exceeded(0, now_ms() + 1_000),
+        HashError::Busy => ApiError::from(Limited {
+            total: 0,
+            reset_at_ms: now_ms() + 1_000,
+        }),
         HashError::Failed(cause) => ApiError::internal(&cause),
     }
 }

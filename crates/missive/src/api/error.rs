@@ -149,6 +149,28 @@ impl ApiError {
     }
 }
 
+/// Misskey's rate-limit error: `info` says when a call will be allowed again, as epoch
+/// seconds (`reset`) and milliseconds (`resetMs`); the response adds `Retry-After`.
+impl From<crate::rate_limit::Limited> for ApiError {
+    fn from(limited: crate::rate_limit::Limited) -> ApiError {
+        let reset_at_ms = limited.reset_at_ms;
+        ApiError {
+            info: Some(Box::new(json!({
+                "remaining": 0,
+                "total": limited.total,
+                "reset": (reset_at_ms + 999) / 1000,
+                "resetMs": reset_at_ms,
+            }))),
+            ..ApiError::client(
+                "RATE_LIMIT_EXCEEDED",
+                "d5826d14-3982-4d2e-8011-b9e9f02499ef",
+                "Rate limit exceeded. Please try again later.",
+            )
+            .with_status(StatusCode::TOO_MANY_REQUESTS)
+        }
+    }
+}
+
 impl From<missive_store::StoreError> for ApiError {
     fn from(e: missive_store::StoreError) -> ApiError {
         match e {

@@ -9,7 +9,6 @@ pub mod error;
 mod following;
 mod notes;
 pub mod params;
-pub mod rate_limit;
 mod users;
 mod webhooks;
 
@@ -143,7 +142,7 @@ async fn handle(
     let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
-    let client = rate_limit::client_address(peer, &headers, &ctx.config.trusted_proxies);
+    let client = crate::rate_limit::client_address(peer, &headers, &ctx.config.trusted_proxies);
     let response = match call(&ctx, name, access, &headers, client, &body).await {
         Ok(Reply::Json(bytes)) => (
             [(header::CONTENT_TYPE, "application/json; charset=utf-8")],

@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use crate::api::error::ApiError;
 use crate::api::params::{Len, Params};
-use crate::api::rate_limit::Scope;
 use crate::api::{ApiResult, Call, Reply};
 use crate::ctx::{Ctx, now_ms};
+use crate::rate_limit::Scope;
 
 /// Misskey's `UserWebhook`: every read by the owner returns the secret, as Misskey does.
 /// The administrator's listing leaves it out: only the owner ever sees a secret.

@@ -1,6 +1,6 @@
 //! Rate limits on the endpoints worth guessing or flooding, as Misskey limits them: per
 //! client address for the anonymous ones, per account for sign-in and per user for test
-//! sends. Refusals are Misskey's `RATE_LIMIT_EXCEEDED` (429, `Retry-After`).
+//! sends. Refusals are answered by the API as Misskey's `RATE_LIMIT_EXCEEDED`.
 //!
 //! The buckets live in this node's memory: with several nodes behind a load balancer a
 //! client gets each limit once per node it reaches.
@@ -9,12 +9,10 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use missive_core::net_policy::Cidr;
 use missive_core::rate_limit::{Bucket, Rate};
-use serde_json::json;
 
-use crate::api::error::ApiError;
 use crate::config::RateLimits;
 use crate::ctx::now_ms;
 
@@ -59,15 +57,16 @@ impl RateLimiter {
     }
 
     /// Counts one call by `who` against `scope`'s limit, or refuses it.
-    pub fn check(&self, scope: Scope, who: &str) -> Result<(), ApiError> {
+    pub fn check(&self, scope: Scope, who: &str) -> Result<(), Limited> {
         let Some(rate) = self.rate(scope) else {
             return Ok(());
         };
         let now = now_ms();
+        // The map holds plain counters: one that a panicking thread left is still usable.
         let mut buckets = self
             .buckets
             .lock()
-            .map_err(|_| ApiError::internal(&"the rate limiter's lock is poisoned"))?;
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if buckets.len() >= SWEEP_AT {
             buckets.retain(|(scope, _), bucket| {
                 self.rate(*scope)
@@ -79,28 +78,19 @@ impl RateLimiter {
             .or_insert_with(|| Bucket::new(now));
         match bucket.take(rate, now) {
             Ok(_) => Ok(()),
-            Err(exceeded) => Err(rate_limit_exceeded(rate.max, now + exceeded.wait_ms as i64)),
+            Err(exceeded) => Err(Limited {
+                total: rate.max,
+                reset_at_ms: now + i64::try_from(exceeded.wait_ms).unwrap_or(i64::MAX / 2),
+            }),
         }
     }
 }
 
-/// Misskey's rate-limit error: `info` says when a call will be allowed again, as epoch
-/// seconds (`reset`) and milliseconds (`resetMs`); the response adds `Retry-After`.
-pub fn rate_limit_exceeded(total: u32, reset_at_ms: i64) -> ApiError {
-    ApiError {
-        info: Some(Box::new(json!({
-            "remaining": 0,
-            "total": total,
-            "reset": (reset_at_ms + 999) / 1000,
-            "resetMs": reset_at_ms,
-        }))),
-        ..ApiError::client(
-            "RATE_LIMIT_EXCEEDED",
-            "d5826d14-3982-4d2e-8011-b9e9f02499ef",
-            "Rate limit exceeded. Please try again later.",
-        )
-        .with_status(StatusCode::TOO_MANY_REQUESTS)
-    }
+/// A refused call: the limit allows `total` calls, and the next one at `reset_at_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limited {
+    pub total: u32,
+    pub reset_at_ms: i64,
 }
 
 /// The address a rate limit counts: the peer, or, when the peer is a trusted proxy, the
@@ -220,11 +210,8 @@ mod tests {
         assert!(limiter.check(Scope::WebhookTest, "alice").is_ok());
         assert!(limiter.check(Scope::WebhookTest, "alice").is_ok());
         let refused = limiter.check(Scope::WebhookTest, "alice").unwrap_err();
-        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(refused.code, "RATE_LIMIT_EXCEEDED");
-        let info = refused.info.unwrap();
-        assert_eq!(info["total"], 2);
-        let wait = info["resetMs"].as_i64().unwrap() - now_ms();
+        assert_eq!(refused.total, 2);
+        let wait = refused.reset_at_ms - now_ms();
         assert!((25_000..=30_001).contains(&wait), "{wait}");
         // Others, and other scopes, are counted apart; scopes without a limit never refuse.
         assert!(limiter.check(Scope::WebhookTest, "bob").is_ok());
