@@ -58,7 +58,7 @@ struct Cli {
     /// Follows to make (many-users).
     #[arg(long)]
     follows: Option<usize>,
-    /// Concurrent API clients.
+    /// Concurrent API clients (signin-flood: concurrent sign-ins).
     #[arg(long)]
     clients: Option<usize>,
     /// Events per second (hang, paced; other scenarios send as fast as possible unless set).
@@ -91,6 +91,7 @@ enum Scenario {
     Backlog,
     Hang,
     Paced,
+    SigninFlood,
     All,
 }
 
@@ -186,6 +187,7 @@ async fn run(bench: &Bench, which: Scenario) -> anyhow::Result<Vec<Outcome>> {
         Scenario::Backlog,
         Scenario::Hang,
         Scenario::Paced,
+        Scenario::SigninFlood,
     ];
     let mut outcomes = Vec::new();
     for scenario in all
@@ -198,6 +200,7 @@ async fn run(bench: &Bench, which: Scenario) -> anyhow::Result<Vec<Outcome>> {
             Scenario::Backlog => scenarios::backlog(bench).await?,
             Scenario::Hang => scenarios::hang(bench).await?,
             Scenario::Paced => scenarios::paced(bench).await?,
+            Scenario::SigninFlood => scenarios::signin_flood(bench).await?,
             Scenario::All => unreachable!("expanded above"),
         };
         print_outcome(&outcome);

@@ -1,4 +1,4 @@
-//! The five scenarios of the benchmark. Each starts its own missive on a fresh
+//! The scenarios of the benchmark. Each starts its own missive on a fresh
 //! database, so that one scenario's queue or memory does not leak into the next.
 
 use std::collections::HashSet;
@@ -719,4 +719,96 @@ fn loadavg() -> Option<f64> {
         .next()?
         .parse()
         .ok()
+}
+
+/// `signin-flood`: `clients` concurrent sign-ins with wrong passwords for `duration`
+/// seconds, while one probe calls `i` every 50 ms. The rate limits are off, so every
+/// request reaches the password-hashing pool: what is measured is the pool's bound on
+/// memory and threads, and whether the rest of the API keeps answering.
+pub async fn signin_flood(bench: &Bench) -> anyhow::Result<Outcome> {
+    let o = &bench.overrides;
+    let clients = bench.pick(o.clients, 1000, 200);
+    let secs = bench.pick(o.duration, 10.0, 3.0);
+    let env = [
+        ("MISSIVE_RATE_LIMIT_SIGNIN", "off".to_owned()),
+        ("MISSIVE_RATE_LIMIT_SIGNIN_ACCOUNT", "off".to_owned()),
+    ];
+    let missive = bench.launcher.start(&env).await?;
+    status(&format!("missive pid {} at {}", missive.pid(), missive.url));
+    let api = Api::new(missive.url.clone())?;
+    let victim = api.signup_users(1).await?.remove(0);
+    let until = std::time::Instant::now() + Duration::from_secs_f64(secs);
+    status(&format!("signin-flood: {clients} clients for {secs} s"));
+    let flood: Vec<_> = (0..clients)
+        .map(|i| {
+            let api = api.clone();
+            tokio::spawn(async move {
+                let (mut checked, mut refused, mut other) = (0u64, 0u64, 0u64);
+                let body = json!({ "username": "bench0", "password": format!("guess {i}") });
+                while std::time::Instant::now() < until {
+                    match api.status_of("signin-flow", &body).await {
+                        Ok(403) => checked += 1,
+                        Ok(429) => refused += 1,
+                        _ => other += 1,
+                    }
+                }
+                (checked, refused, other)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let mut probe_errors = 0u64;
+    while std::time::Instant::now() < until {
+        let started = std::time::Instant::now();
+        match api.call("i", &json!({ "i": victim.token })).await {
+            Ok(_) => latencies.push(started.elapsed().as_secs_f64() * 1000.0),
+            Err(_) => probe_errors += 1,
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (mut checked, mut refused, mut other) = (0, 0, 0);
+    for task in flood {
+        let (c, r, x) = task.await?;
+        checked += c;
+        refused += r;
+        other += x;
+    }
+    let probe = Percentiles::of(&mut latencies);
+    let peak = missive.peak_rss_mb();
+    let threads = std::fs::read_dir(format!("/proc/{}/task", missive.pid()))
+        .map(|d| d.count())
+        .ok();
+    let mut out = Map::new();
+    out.insert("clients".into(), json!(clients));
+    out.insert("duration_s".into(), json!(secs));
+    out.insert("passwords_checked".into(), json!(checked));
+    out.insert("refused_at_once".into(), json!(refused));
+    out.insert("other_answers".into(), json!(other));
+    out.insert(
+        "probe_latency_ms".into(),
+        json!({ "p50": probe.p50, "p99": probe.p99, "max": probe.max, "errors": probe_errors }),
+    );
+    out.insert("peak_rss_mb".into(), json!(peak));
+    out.insert("threads".into(), json!(threads));
+    missive.stop().await?;
+    let peak = peak.unwrap_or(f64::MAX);
+    Ok(Outcome {
+        name: "signin-flood",
+        figures: out,
+        targets: vec![
+            Target {
+                what: format!(
+                    "peak RSS ≤ 150 MB under {clients} concurrent sign-ins: {peak:.0} MB"
+                ),
+                met: peak <= 150.0,
+            },
+            Target {
+                what: format!(
+                    "`i` answers within 1 s during the flood: max {:.0} ms",
+                    probe.max
+                ),
+                met: probe.max < 1000.0 && probe_errors == 0 && other == 0,
+            },
+        ],
+    })
 }
