@@ -317,7 +317,7 @@ fn user_details(user: &User) -> UserDetails {
 }
 
 /// Misskey's `DEFAULT_POLICIES`, with the limits missive enforces.
-fn policies(settings: MeSettings) -> Value {
+pub fn policies(settings: MeSettings) -> Value {
     json!({
         "gtlAvailable": true,
         "ltlAvailable": true,
