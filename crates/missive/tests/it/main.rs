@@ -14,6 +14,7 @@ mod fuzz;
 mod hardening;
 mod notes;
 mod retries;
+mod surface;
 mod ssrf;
 mod support;
 mod users;
