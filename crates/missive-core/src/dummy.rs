@@ -139,7 +139,11 @@ pub fn test_body(event: EventType, _origin: &Origin, now_ms: i64) -> Option<Valu
         EventType::Mention => {
             let mention = DummyNote {
                 mentions: vec!["dummy-user-2"],
-                ..DummyNote::new("dummy-mention-1", 1, Some("@dummy2 This is a mention to you."))
+                ..DummyNote::new(
+                    "dummy-mention-1",
+                    1,
+                    Some("@dummy2 This is a mention to you."),
+                )
             };
             json!({ "note": mention.pack(now_ms, true) })
         }

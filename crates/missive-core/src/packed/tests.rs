@@ -269,7 +269,12 @@ fn expected_note_keys(with_pair_cache: bool, rest: &[&'static str]) -> Vec<&'sta
 }
 
 fn keys(value: &Value) -> Vec<&str> {
-    value.as_object().unwrap().keys().map(String::as_str).collect()
+    value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect()
 }
 
 #[test]

@@ -1,4 +1,3 @@
-// @ts-check
 // Renders missive's OpenAPI document (/api.json) as a page: one section per endpoint
 // with its parameters, security and responses. Everything is built with the DOM and
 // textContent, so nothing in the document is interpreted as HTML.

@@ -372,7 +372,10 @@ pub static ENDPOINTS: &[Endpoint] = &[
             ("NO_SUCH_REPLY_TARGET", 400),
             ("CANNOT_REPLY_TO_A_PURE_RENOTE", 400),
             ("CANNOT_REPLY_TO_AN_INVISIBLE_NOTE", 400),
-            ("CANNOT_REPLY_TO_SPECIFIED_VISIBILITY_NOTE_WITH_EXTENDED_VISIBILITY", 400),
+            (
+                "CANNOT_REPLY_TO_SPECIFIED_VISIBILITY_NOTE_WITH_EXTENDED_VISIBILITY",
+                400,
+            ),
             ("NO_SUCH_FILE", 400),
             ("POLLS_NOT_SUPPORTED", 400),
             ("NO_SUCH_CHANNEL", 400),

@@ -14,7 +14,6 @@ use crate::api::{ApiResult, Call, Reply};
 use crate::ctx::{Ctx, now_ms};
 use crate::{fanout, view};
 
-
 fn error(code: &'static str, id: &'static str, message: &str) -> ApiError {
     ApiError::client(code, id, message)
 }
@@ -22,9 +21,9 @@ fn error(code: &'static str, id: &'static str, message: &str) -> ApiError {
 /// The parameters of `notes/create`, validated against its schema (`endpoints.rs`).
 fn parse_draft(call: &Call) -> Result<NoteDraft, ApiError> {
     let p = call.check()?;
-    let visibility = p
-        .str("visibility")
-        .map_or(Visibility::Public, |v| v.parse().unwrap_or(Visibility::Public));
+    let visibility = p.str("visibility").map_or(Visibility::Public, |v| {
+        v.parse().unwrap_or(Visibility::Public)
+    });
     let visible_user_ids = p.ids("visibleUserIds").unwrap_or_default();
     let cw = p.str("cw");
     let local_only = p.bool("localOnly").unwrap_or(false);

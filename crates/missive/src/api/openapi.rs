@@ -79,7 +79,10 @@ fn operation(endpoint: &Endpoint) -> Value {
     let mut responses = Map::new();
     match endpoint.answer {
         Answer::NoContent => {
-            responses.insert("204".into(), json!({ "description": "OK (without any results)" }));
+            responses.insert(
+                "204".into(),
+                json!({ "description": "OK (without any results)" }),
+            );
         }
         answer => {
             responses.insert(
@@ -139,10 +142,21 @@ fn errors_by_status(endpoint: &Endpoint) -> BTreeMap<u16, Vec<&'static str>> {
         Access::Anyone => &[],
         Access::User => &[(401, "CREDENTIAL_REQUIRED")],
         Access::Secure => &[(400, "ACCESS_DENIED")],
-        Access::Admin => &[(401, "CREDENTIAL_REQUIRED"), (403, "ROLE_PERMISSION_DENIED")],
+        Access::Admin => &[
+            (401, "CREDENTIAL_REQUIRED"),
+            (403, "ROLE_PERMISSION_DENIED"),
+        ],
     };
-    let own = endpoint.errors.iter().map(|(code, status)| (*status, *code));
-    for (status, code) in COMMON_ERRORS.iter().copied().chain(access_errors.iter().copied()).chain(own) {
+    let own = endpoint
+        .errors
+        .iter()
+        .map(|(code, status)| (*status, *code));
+    for (status, code) in COMMON_ERRORS
+        .iter()
+        .copied()
+        .chain(access_errors.iter().copied())
+        .chain(own)
+    {
         let codes = by_status.entry(status).or_default();
         if !codes.contains(&code) {
             codes.push(code);

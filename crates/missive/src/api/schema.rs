@@ -25,11 +25,18 @@ pub enum Kind {
     Id,
     Bool,
     /// An integer in `min..=max`, `default` when absent.
-    Int { min: i64, max: i64, default: i64 },
+    Int {
+        min: i64,
+        max: i64,
+        default: i64,
+    },
     /// One of these strings.
     Enum(&'static [&'static str]),
     /// An array of `misskey:id`s.
-    IdList { count: Len, unique: bool },
+    IdList {
+        count: Len,
+        unique: bool,
+    },
     /// An array of webhook event types (duplicates allowed, as in Misskey).
     EventList,
     /// An absolute http(s) URL of 1 to 1024 characters.
@@ -177,7 +184,9 @@ fn check_prop(p: &Params, prop: &Prop) -> Result<Option<Value>, ApiError> {
         Kind::Username => p.username(name)?.map(Value::String),
         Kind::Id => p.id(name, nullable)?.map(Value::String),
         Kind::Bool => p.boolean(name)?.map(Value::Bool),
-        Kind::Int { min, max, default } => Some(json!(p.integer(name, min, max)?.unwrap_or(default))),
+        Kind::Int { min, max, default } => {
+            Some(json!(p.integer(name, min, max)?.unwrap_or(default)))
+        }
         Kind::Enum(allowed) => p.one_of(name, allowed, nullable)?.map(Value::String),
         Kind::IdList { count, unique } => p.id_list(name, count, unique)?.map(|ids| json!(ids)),
         Kind::EventList => p
@@ -225,7 +234,9 @@ fn prop_json(prop: &Prop) -> Value {
             "items": { "type": "string", "enum": EVENT_TYPES },
             "maxItems": MAX_WEBHOOK_EVENTS,
         }),
-        Kind::Url => json!({ "type": "string", "format": "uri", "minLength": 1, "maxLength": 1024 }),
+        Kind::Url => {
+            json!({ "type": "string", "format": "uri", "minLength": 1, "maxLength": 1024 })
+        }
         Kind::Object(schema) => schema.to_json(),
     };
     if prop.nullable {
@@ -271,7 +282,10 @@ pub struct Checked {
 impl Checked {
     /// A string (or id, enum, URL) value; `None` if absent or `null`.
     pub fn str(&self, key: &str) -> Option<String> {
-        self.values.get(key).and_then(Value::as_str).map(str::to_owned)
+        self.values
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     }
 
     /// A required string: the schema's `required` guarantees it.
@@ -309,9 +323,12 @@ impl Checked {
 
     /// A nested object's checked values.
     pub fn object(&self, key: &str) -> Option<Checked> {
-        self.values.get(key).and_then(Value::as_object).map(|values| Checked {
-            values: values.clone(),
-        })
+        self.values
+            .get(key)
+            .and_then(Value::as_object)
+            .map(|values| Checked {
+                values: values.clone(),
+            })
     }
 
     /// Whether the key was given as `null` (a nullable property).

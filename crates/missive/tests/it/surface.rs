@@ -62,7 +62,13 @@ async fn endpoints_lists_what_is_served_and_endpoint_describes_one() {
         .collect();
     let served: Vec<&str> = missive::api::endpoint_names().collect();
     assert_eq!(listed, served);
-    for name in ["meta", "endpoints", "endpoint", "notes/create", "i/webhooks/test"] {
+    for name in [
+        "meta",
+        "endpoints",
+        "endpoint",
+        "notes/create",
+        "i/webhooks/test",
+    ] {
         assert!(listed.contains(&name), "{name}");
     }
     // Every listed name is served: none answers UNKNOWN_API_ENDPOINT.
@@ -86,7 +92,10 @@ async fn endpoints_lists_what_is_served_and_endpoint_describes_one() {
     let timeline = app
         .ok("endpoint", json!({ "endpoint": "notes/timeline" }), None)
         .await;
-    assert_eq!(timeline["params"][0], json!({ "name": "limit", "type": "Integer" }));
+    assert_eq!(
+        timeline["params"][0],
+        json!({ "name": "limit", "type": "Integer" })
+    );
     // Misskey answers `null`, which it sends as 204.
     app.no_content("endpoint", json!({ "endpoint": "notes/nothing" }), None)
         .await;
@@ -118,22 +127,44 @@ async fn the_openapi_document_covers_exactly_the_served_endpoints() {
     assert_eq!(paths, served);
     for (path, item) in doc["paths"].as_object().unwrap() {
         let op = &item["post"];
-        assert!(op["requestBody"]["content"]["application/json"]["schema"].is_object(), "{path}");
+        assert!(
+            op["requestBody"]["content"]["application/json"]["schema"].is_object(),
+            "{path}"
+        );
         let responses = op["responses"].as_object().unwrap();
-        assert!(responses.contains_key("200") || responses.contains_key("204"), "{path}");
-        assert!(responses.contains_key("400") && responses.contains_key("500"), "{path}");
-        assert!(op["security"].as_array().is_some_and(|s| !s.is_empty()), "{path}");
+        assert!(
+            responses.contains_key("200") || responses.contains_key("204"),
+            "{path}"
+        );
+        assert!(
+            responses.contains_key("400") && responses.contains_key("500"),
+            "{path}"
+        );
+        assert!(
+            op["security"].as_array().is_some_and(|s| !s.is_empty()),
+            "{path}"
+        );
     }
     // The request schemas are the ones the handlers check with.
-    let create = &doc["paths"]["/notes/create"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    let create = &doc["paths"]["/notes/create"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"];
     assert_eq!(create["properties"]["text"]["maxLength"], 3000);
     assert_eq!(create["then"]["required"], json!(["text"]));
     assert_eq!(create["properties"]["visibleUserIds"]["maxItems"], 100);
     let show = &doc["paths"]["/users/show"]["post"]["requestBody"]["content"]["application/json"]["schema"];
     assert_eq!(show["anyOf"][0], json!({ "required": ["userId"] }));
-    let hook = &doc["paths"]["/i/webhooks/show"]["post"]["responses"]["200"]["content"]["application/json"]["schema"];
+    let hook = &doc["paths"]["/i/webhooks/show"]["post"]["responses"]["200"]["content"]["application/json"]
+        ["schema"];
     assert_eq!(hook["$ref"], "#/components/schemas/UserWebhook");
-    for name in ["UserLite", "UserDetailedNotMe", "MeDetailed", "Note", "UserWebhook", "MetaLite", "Error"] {
+    for name in [
+        "UserLite",
+        "UserDetailedNotMe",
+        "MeDetailed",
+        "Note",
+        "UserWebhook",
+        "MetaLite",
+        "Error",
+    ] {
         assert!(doc["components"]["schemas"][name].is_object(), "{name}");
     }
     // Every reference resolves.
@@ -153,7 +184,10 @@ async fn the_openapi_document_covers_exactly_the_served_endpoints() {
     assert!(page.headers().contains_key("content-security-policy"));
     let html = page.text().await.unwrap();
     assert!(html.contains("/api-doc.js"));
-    assert!(!html.contains("https://"), "nothing is loaded from elsewhere");
+    assert!(
+        !html.contains("https://"),
+        "nothing is loaded from elsewhere"
+    );
     let script = app
         .http
         .get(format!("{}/api-doc.js", app.url))
@@ -172,7 +206,9 @@ async fn test_dummies_arrive_with_misskeys_keys_in_order() {
     let hook = app
         .create_webhook(&token, &receiver.url("dummy"), &["note"], "")
         .await;
-    let events = ["note", "reply", "renote", "mention", "follow", "followed", "unfollow"];
+    let events = [
+        "note", "reply", "renote", "mention", "follow", "followed", "unfollow",
+    ];
     for (i, event) in events.iter().enumerate() {
         app.no_content(
             "i/webhooks/test",
@@ -180,11 +216,20 @@ async fn test_dummies_arrive_with_misskeys_keys_in_order() {
             Some(&token),
         )
         .await;
-        receiver.wait_for("dummy", i + 1, Duration::from_secs(5)).await;
+        receiver
+            .wait_for("dummy", i + 1, Duration::from_secs(5))
+            .await;
     }
     let got = receiver.received_at("dummy");
-    let detailed: Vec<&str> = USER_LITE_KEYS.iter().chain(USER_DETAILED_KEYS).copied().collect();
-    let shallow = &NOTE_KEYS[..=NOTE_KEYS.iter().position(|k| *k == "reactionAndUserPairCache").unwrap()];
+    let detailed: Vec<&str> = USER_LITE_KEYS
+        .iter()
+        .chain(USER_DETAILED_KEYS)
+        .copied()
+        .collect();
+    let shallow = &NOTE_KEYS[..=NOTE_KEYS
+        .iter()
+        .position(|k| *k == "reactionAndUserPairCache")
+        .unwrap()];
     for r in &got {
         // The raw text, so that the order is the one on the wire.
         let parsed: Value = serde_json::from_str(&r.raw).unwrap();
@@ -230,7 +275,10 @@ async fn embedded_notes_carry_the_pair_cache_in_note_bodies_but_not_in_mentions(
     let note = &child["body"]["note"];
     for embedded in [&note["reply"], &note["renote"]] {
         let k = keys(embedded);
-        let at = k.iter().position(|k| *k == "reactionAndUserPairCache").unwrap();
+        let at = k
+            .iter()
+            .position(|k| *k == "reactionAndUserPairCache")
+            .unwrap();
         assert_eq!(k[at - 1], "reactionEmojis");
         assert_eq!(embedded["reactionAndUserPairCache"], json!([]));
     }
