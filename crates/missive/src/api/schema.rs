@@ -346,6 +346,147 @@ impl Checked {
 mod tests {
     use super::*;
 
+    static THEN: Schema =
+        Schema::new(&[Prop::new("text", Kind::NonBlankStr(Len::new(1, 10)))]).required(&["text"]);
+    static NESTED: Schema = Schema::new(&[Prop::new("url", Kind::Url)]);
+    static SAMPLE: Schema = Schema::new(&[
+        Prop::new("id", Kind::Id),
+        Prop::new("cw", Kind::Str(Len::new(1, 5))).nullable(),
+        Prop::new("kind", Kind::Enum(&["a", "b"])).nullable(),
+        Prop::new(
+            "limit",
+            Kind::Int {
+                min: 1,
+                max: 100,
+                default: 10,
+            },
+        ),
+        Prop::new("ids", USER_ID_LIST),
+        Prop::new("override", Kind::Object(&NESTED)),
+        Prop::new("renoteId", Kind::Id).nullable(),
+    ])
+    .required(&["id"])
+    .any_of(&["cw", "kind"])
+    .conditional(Conditional {
+        unless_given: &["renoteId"],
+        then: &THEN,
+    });
+
+    fn check(body: Value) -> Result<Checked, (String, String)> {
+        let Value::Object(map) = body else {
+            panic!("object")
+        };
+        SAMPLE.check(&Params::new(map)).map_err(|e| {
+            let info = e.info.unwrap();
+            (
+                info["param"].as_str().unwrap().to_owned(),
+                info["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+    }
+
+    #[test]
+    fn checks_in_ajvs_order_and_reports_the_first_failure() {
+        // The conditional comes first, then `required`, the properties, and `anyOf`.
+        assert_eq!(check(json!({})).unwrap_err().0, "#/then/required");
+        assert_eq!(
+            check(json!({ "text": " " })).unwrap_err().0,
+            "#/then/properties/text/pattern"
+        );
+        assert_eq!(
+            check(json!({ "renoteId": "r1" })).unwrap_err(),
+            (
+                "#/required".into(),
+                "must have required property 'id'".into()
+            )
+        );
+        assert_eq!(
+            check(json!({ "renoteId": "r1", "id": "a-b" }))
+                .unwrap_err()
+                .0,
+            "#/properties/id/format"
+        );
+        assert_eq!(
+            check(json!({ "renoteId": "r1", "id": "a1" })).unwrap_err(),
+            (
+                "#/anyOf/0/required".into(),
+                "must have required property 'cw'".into()
+            )
+        );
+        assert_eq!(
+            check(json!({ "renoteId": "r1", "id": "a1", "kind": "c" }))
+                .unwrap_err()
+                .0,
+            "#/properties/kind/enum"
+        );
+        assert_eq!(
+            check(json!({ "renoteId": "r1", "id": "a1", "cw": null, "override": { "url": "ftp://x" } }))
+                .unwrap_err()
+                .0,
+            "#/properties/override/properties/url/format"
+        );
+    }
+
+    #[test]
+    fn checked_values_read_back_typed() {
+        let p = check(json!({
+            "text": "hi", "id": "a1", "cw": null, "ids": ["b1", "b2"],
+            "override": { "url": "https://x.example/" }, "unknown": 1,
+        }))
+        .unwrap();
+        assert_eq!(p.required_str("id"), "a1");
+        assert!(p.is_null("cw") && p.is_given("cw"));
+        assert_eq!(p.str("cw"), None);
+        assert!(!p.is_given("kind"));
+        assert_eq!(p.int("limit"), Some(10), "the default");
+        assert_eq!(p.ids("ids"), Some(vec!["b1".to_owned(), "b2".to_owned()]));
+        assert_eq!(
+            p.object("override").and_then(|o| o.str("url")).as_deref(),
+            Some("https://x.example/")
+        );
+        assert!(!p.is_given("unknown"), "only declared keys are kept");
+    }
+
+    #[test]
+    fn renders_as_json_schema() {
+        let schema = SAMPLE.to_json();
+        assert_eq!(schema["type"], "object");
+        assert_eq!(schema["required"], json!(["id"]));
+        assert_eq!(
+            schema["anyOf"],
+            json!([{ "required": ["cw"] }, { "required": ["kind"] }])
+        );
+        assert_eq!(
+            schema["if"],
+            json!({ "properties": { "renoteId": { "type": "null" } } })
+        );
+        assert_eq!(schema["then"]["properties"]["text"]["pattern"], "[^\\s]+");
+        let props = &schema["properties"];
+        let order: Vec<&str> = props
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            order,
+            ["id", "cw", "kind", "limit", "ids", "override", "renoteId"]
+        );
+        assert_eq!(
+            props["id"],
+            json!({ "type": "string", "format": "misskey:id" })
+        );
+        assert_eq!(
+            props["cw"],
+            json!({ "type": ["string", "null"], "minLength": 1, "maxLength": 5 })
+        );
+        assert_eq!(props["kind"]["enum"], json!(["a", "b", null]));
+        assert_eq!(props["limit"]["default"], 10);
+        assert_eq!(props["ids"]["maxItems"], MAX_USER_IDS);
+        assert_eq!(props["ids"]["uniqueItems"], true);
+        assert_eq!(props["override"]["properties"]["url"]["format"], "uri");
+    }
+
     #[test]
     fn event_types_are_the_core_list() {
         let core: Vec<&str> = EventType::ALL.iter().map(|e| e.as_str()).collect();
