@@ -207,3 +207,50 @@ pub async fn api_doc_script() -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_request_schema_is_the_one_its_handler_checks_with() {
+        let doc = document("http://x");
+        for endpoint in ENDPOINTS {
+            let op = &doc["paths"][format!("/{}", endpoint.name)]["post"];
+            assert_eq!(
+                op["requestBody"]["content"]["application/json"]["schema"],
+                endpoint.params.to_json(),
+                "{}",
+                endpoint.name
+            );
+        }
+        assert_eq!(
+            doc["paths"].as_object().map(|p| p.len()),
+            Some(ENDPOINTS.len())
+        );
+    }
+
+    #[test]
+    fn every_referenced_component_exists() {
+        let doc = document("http://x");
+        let text = doc.to_string();
+        for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+            let name = &reference[..reference.find('"').unwrap_or(0)];
+            assert!(doc["components"]["schemas"][name].is_object(), "{name}");
+        }
+    }
+
+    #[test]
+    fn errors_are_grouped_by_status() {
+        let test = ENDPOINTS
+            .iter()
+            .find(|e| e.name == "i/webhooks/test")
+            .unwrap();
+        let errors = errors_by_status(test);
+        assert_eq!(
+            errors[&400],
+            ["INVALID_PARAM", "ACCESS_DENIED", "NO_SUCH_WEBHOOK"]
+        );
+        assert!(errors[&429].contains(&"RATE_LIMIT_EXCEEDED"));
+    }
+}
