@@ -325,3 +325,29 @@ fn the_reference_examples_have_the_packed_key_order() {
         serde_json::to_value(note(&tree(n), None, NoteOptions::WEBHOOK, &origin(), NOW)).unwrap();
     assert_eq!(keys(&packed), keys(&example));
 }
+
+fn example(name: &str) -> Value {
+    let path = format!(
+        "{}/../../testdata/misskey-examples/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn users_have_the_key_order_of_misskeys_examples() {
+    let u = user("a0000000000000aa", "Alice");
+    let lite = serde_json::to_value(user_lite(&u, &origin(), NOW)).unwrap();
+    assert_eq!(keys(&lite), keys(&example("userlite.typical.json")));
+    let followed = example("webhook.followed.json");
+    assert_eq!(keys(&lite), keys(&followed["body"]["user"]));
+    let following = Relation {
+        is_following: true,
+        is_followed: false,
+    };
+    let other =
+        serde_json::to_value(user_detailed_not_me(&u, &origin(), NOW, Some(following))).unwrap();
+    assert_eq!(keys(&other), keys(&example("user-detailed-not-me.json")));
+    let follow = example("webhook.follow.json");
+    assert_eq!(keys(&other), keys(&follow["body"]["user"]));
+}
