@@ -454,4 +454,41 @@ mod tests {
         assert_eq!(user["createdAt"], iso8601_ms(now));
         assert_eq!(user["updatedAt"], iso8601_ms(now - 7 * DAY_MS));
     }
+
+    fn errors(schema: &str, value: &Value) -> Vec<String> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testdata/misskey-schemas.json"
+        );
+        let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        doc["$ref"] = json!(format!("#/components/schemas/{schema}"));
+        let validator = jsonschema::options()
+            .should_validate_formats(true)
+            .build(&doc)
+            .unwrap();
+        validator
+            .iter_errors(value)
+            .map(|e| format!("{schema}: {e} at {}", e.instance_path))
+            .collect()
+    }
+
+    #[test]
+    fn dummies_validate_against_misskeys_schemas() {
+        let origin = Origin {
+            url: "http://x".into(),
+            host: "x".into(),
+        };
+        for event in EventType::ALL {
+            let Some(body) = test_body(event, &origin, 1_764_000_000_000) else {
+                continue;
+            };
+            let (schema, value) = match body.get("note") {
+                Some(note) => ("Note", note),
+                None if matches!(event, EventType::Followed) => ("UserLite", &body["user"]),
+                None => ("UserDetailedNotMe", &body["user"]),
+            };
+            let found = errors(schema, value);
+            assert!(found.is_empty(), "{event}: {found:?}");
+        }
+    }
 }
