@@ -139,6 +139,8 @@ static USER_ID: Schema = Schema::new(&[Prop::new("userId", Kind::Id)]).required(
 
 static NOTE_ID: Schema = Schema::new(&[Prop::new("noteId", Kind::Id)]).required(&["noteId"]);
 
+/// Misskey's `then` of `notes/create`: unless a renote, files or a poll carry the note,
+/// `text` is required and must hold a non-space character (Ajv reports this first).
 static NOTE_TEXT: Schema = Schema::new(&[Prop::new(
     "text",
     Kind::NonBlankStr(Len::new(1, MAX_NOTE_TEXT)),
