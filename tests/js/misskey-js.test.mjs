@@ -4,7 +4,7 @@
 // `"i": null` when built with `credential: null`, resolves 200 with the JSON body and 204
 // with null, and rejects anything else with the body's `error` object marked as an API error.
 //
-// Covered: signup (anonymous client), i, notes/create (plain, reply, pure renote, quote),
+// Covered: meta, endpoints and endpoint (before any account exists), signup (anonymous client), i, notes/create (plain, reply, pure renote, quote),
 // notes/show, users/show (by userId and by username), following/create and
 // following/delete between two users, API errors (FOLLOWEE_IS_YOURSELF and others),
 // a `credential: null` client, and i/webhooks/create + i/webhooks/list (with one delivery).
@@ -57,6 +57,29 @@ describe('misskey-js against missive', () => {
   after(async () => {
     await receiver?.close();
     await server?.stop();
+  });
+
+  test('meta and endpoints, as a client asks at start-up', async () => {
+    const meta = await anon.request('meta', {});
+    assert.equal(meta.name, 'missive');
+    assert.equal(typeof meta.version, 'string');
+    assert.equal(meta.uri, server.url);
+    assert.equal(meta.disableRegistration, false);
+    assert.equal(meta.maxNoteTextLength, 3000);
+    assert.equal(typeof meta.policies, 'object');
+    const detailed = await anon.request('meta', { detail: true });
+    assert.equal(detailed.requireSetup, true);
+    assert.equal(detailed.features.registration, true);
+
+    const endpoints = await anon.request('endpoints', {});
+    assert.ok(Array.isArray(endpoints));
+    for (const name of ['meta', 'endpoints', 'endpoint', 'signup', 'notes/create', 'i/webhooks/create']) {
+      assert.ok(endpoints.includes(name), name);
+    }
+    const described = await anon.request('endpoint', { endpoint: 'notes/show' });
+    assert.deepEqual(described, { params: [{ name: 'noteId', type: 'String' }] });
+    // An unknown name is `null` (a 204, which misskey-js resolves as null).
+    assert.equal(await anon.request('endpoint', { endpoint: 'no/such' }), null);
   });
 
   test('signup through a client without a credential returns a usable token', async () => {

@@ -317,7 +317,7 @@ fn user_details(user: &User) -> UserDetails {
 }
 
 /// Misskey's `DEFAULT_POLICIES`, with the limits missive enforces.
-fn policies(settings: MeSettings) -> Value {
+pub fn policies(settings: MeSettings) -> Value {
     json!({
         "gtlAvailable": true,
         "ltlAvailable": true,
@@ -400,7 +400,8 @@ pub struct NoteOptions {
     pub detail: bool,
     /// Show the content even to a viewer who may not see it (webhook bodies do this).
     pub skip_hide: bool,
-    /// Add `reactionAndUserPairCache` (the `note` webhook body does this).
+    /// Add `reactionAndUserPairCache`, to this note and its embedded notes (the `note`,
+    /// `reply` and `renote` webhook bodies do this).
     pub with_reaction_and_user_pair_cache: bool,
 }
 
@@ -484,11 +485,9 @@ pub fn note(
     let hidden = !options.skip_hide && !is_visible_to(n, viewer);
     let embedded = |target: &Option<Box<NoteTree>>, detail: bool| {
         target.as_ref().filter(|_| options.detail).map(|t| {
-            let opts = NoteOptions {
-                detail,
-                with_reaction_and_user_pair_cache: false,
-                ..options
-            };
+            // `withReactionAndUserPairCache` is passed down, so embedded notes carry the
+            // pair cache exactly when the outer note does.
+            let opts = NoteOptions { detail, ..options };
             Box::new(note(t, viewer, opts, origin, now_ms))
         })
     };

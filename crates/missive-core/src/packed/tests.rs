@@ -240,3 +240,114 @@ fn online_status_thresholds() {
         assert_eq!(online_status(last, NOW), want);
     }
 }
+
+/// The keys of a packed local note in Misskey's order (`NoteEntityService.pack`), with the
+/// pair cache after `reactionEmojis` when asked for.
+fn expected_note_keys(with_pair_cache: bool, rest: &[&'static str]) -> Vec<&'static str> {
+    let mut keys = vec![
+        "id",
+        "createdAt",
+        "userId",
+        "user",
+        "text",
+        "cw",
+        "visibility",
+        "localOnly",
+        "reactionAcceptance",
+        "renoteCount",
+        "repliesCount",
+        "reactionCount",
+        "reactions",
+        "reactionEmojis",
+    ];
+    if with_pair_cache {
+        keys.push("reactionAndUserPairCache");
+    }
+    keys.extend(["fileIds", "files", "replyId", "renoteId"]);
+    keys.extend(rest);
+    keys
+}
+
+fn keys(value: &Value) -> Vec<&str> {
+    value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+#[test]
+fn embedded_notes_carry_the_pair_cache_in_webhook_bodies_only() {
+    let parent = plain_note("a0000000000000p1", "a0000000000000aa", Visibility::Public);
+    let quoted = plain_note("a0000000000000q1", "a0000000000000aa", Visibility::Public);
+    let mut child = plain_note("a0000000000000c1", "a0000000000000aa", Visibility::Public);
+    child.reply_id = Some(parent.id.clone());
+    child.renote_id = Some(quoted.id.clone());
+    let t = NoteTree {
+        reply: Some(Box::new(tree(parent))),
+        renote: Some(Box::new(tree(quoted))),
+        ..tree(child)
+    };
+    for (options, with_cache) in [(NoteOptions::WEBHOOK, true), (NoteOptions::DETAIL, false)] {
+        let packed = serde_json::to_value(note(&t, None, options, &origin(), NOW)).unwrap();
+        assert_eq!(
+            keys(&packed),
+            expected_note_keys(with_cache, &["clippedCount", "reply", "renote"])
+        );
+        assert_eq!(keys(&packed["reply"]), expected_note_keys(with_cache, &[]));
+        assert_eq!(
+            keys(&packed["renote"]),
+            expected_note_keys(with_cache, &["clippedCount"])
+        );
+        if with_cache {
+            assert_eq!(packed["reply"]["reactionAndUserPairCache"], json!([]));
+            assert_eq!(packed["renote"]["reactionAndUserPairCache"], json!([]));
+        }
+        assert!(
+            validate("Note", &packed).is_empty(),
+            "{:?}",
+            validate("Note", &packed)
+        );
+    }
+}
+
+#[test]
+fn the_reference_examples_have_the_packed_key_order() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/misskey-examples/note.typical-webhook.json"
+    );
+    let example: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut n = plain_note("a0000000000000nn", "a0000000000000aa", Visibility::Public);
+    n.mentions = vec!["a0000000000000bb".into()];
+    let packed =
+        serde_json::to_value(note(&tree(n), None, NoteOptions::WEBHOOK, &origin(), NOW)).unwrap();
+    assert_eq!(keys(&packed), keys(&example));
+}
+
+fn example(name: &str) -> Value {
+    let path = format!(
+        "{}/../../testdata/misskey-examples/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn users_have_the_key_order_of_misskeys_examples() {
+    let u = user("a0000000000000aa", "Alice");
+    let lite = serde_json::to_value(user_lite(&u, &origin(), NOW)).unwrap();
+    assert_eq!(keys(&lite), keys(&example("userlite.typical.json")));
+    let followed = example("webhook.followed.json");
+    assert_eq!(keys(&lite), keys(&followed["body"]["user"]));
+    let following = Relation {
+        is_following: true,
+        is_followed: false,
+    };
+    let other =
+        serde_json::to_value(user_detailed_not_me(&u, &origin(), NOW, Some(following))).unwrap();
+    assert_eq!(keys(&other), keys(&example("user-detailed-not-me.json")));
+    let follow = example("webhook.follow.json");
+    assert_eq!(keys(&other), keys(&follow["body"]["user"]));
+}

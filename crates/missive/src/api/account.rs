@@ -10,7 +10,6 @@ use subtle::ConstantTimeEq;
 
 use crate::api::auth::{hash_password, new_token, token_hash, verify_password};
 use crate::api::error::{ApiError, Kind};
-use crate::api::params::{Len, Params};
 use crate::api::{ApiResult, Call, Reply};
 use crate::ctx::{Ctx, now_ms};
 use crate::rate_limit::{Scope, address_key};
@@ -35,7 +34,7 @@ pub async fn signup(ctx: &Ctx, call: Call) -> ApiResult {
         .check(Scope::Signup, &address_key(call.client))?;
     let first = !ctx.store.has_root_user().await?;
     // As in Misskey, the first account (the administrator) may take a reserved name.
-    create_account(ctx, &call.params, first).await
+    create_account(ctx, &call, first).await
 }
 
 pub async fn admin_create(ctx: &Ctx, call: Call) -> ApiResult {
@@ -53,27 +52,13 @@ pub async fn admin_create(ctx: &Ctx, call: Call) -> ApiResult {
             .check(Scope::Signup, &address_key(call.client))?;
     }
     // The administrator hands out reserved names, as in Misskey.
-    create_account(ctx, &call.params, true).await
+    create_account(ctx, &call, true).await
 }
 
-async fn create_account(ctx: &Ctx, params: &Params, may_take_reserved: bool) -> ApiResult {
-    params.require("username")?;
-    params.require("password")?;
-    let username = params
-        .string("username", Len::new(1, 20), false)?
-        .unwrap_or_default();
-    if !username
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        return Err(ApiError::invalid_param(
-            "#/properties/username/pattern",
-            "must match pattern \"^\\w{1,20}$\"",
-        ));
-    }
-    let password = params
-        .string("password", Len::new(1, 1024), false)?
-        .unwrap_or_default();
+async fn create_account(ctx: &Ctx, call: &Call, may_take_reserved: bool) -> ApiResult {
+    let p = call.check()?;
+    let username = p.required_str("username");
+    let password = p.required_str("password");
     if !may_take_reserved && username::is_reserved(&username) {
         return Err(ApiError::client(
             "USED_USERNAME",
@@ -119,12 +104,9 @@ enum SigninAnswer {
 }
 
 pub async fn signin_flow(ctx: &Ctx, call: Call) -> ApiResult {
-    let params = &call.params;
-    params.require("username")?;
-    let username = params
-        .string("username", Len::new(0, 1024), false)?
-        .unwrap_or_default();
-    let password = params.string("password", Len::new(0, 1024), true)?;
+    let p = call.check()?;
+    let username = p.required_str("username");
+    let password = p.str("password");
     let Some(credentials) = ctx.store.credentials_by_username(&username).await? else {
         return Err(signin_error(
             StatusCode::NOT_FOUND,
@@ -169,11 +151,7 @@ fn incorrect_password() -> ApiError {
 /// answers `INCORRECT_PASSWORD` as `signin-flow` does.
 pub async fn regenerate_token(ctx: &Ctx, call: Call) -> ApiResult {
     let me = call.user()?;
-    call.params.require("password")?;
-    let password = call
-        .params
-        .string("password", Len::new(0, 1024), false)?
-        .unwrap_or_default();
+    let password = call.check()?.required_str("password");
     ctx.rate_limiter
         .check(Scope::SigninToAccount, &me.user.id)?;
     let hash = ctx
@@ -192,16 +170,8 @@ pub async fn regenerate_token(ctx: &Ctx, call: Call) -> ApiResult {
 /// for the next sign-in); any other token or `tokenId` names nothing, as in Misskey.
 pub async fn revoke_token(ctx: &Ctx, call: Call) -> ApiResult {
     let me = call.user()?;
-    let p = &call.params;
-    let token_id = p.id("tokenId", false)?;
-    let token = p.string("token", Len::new(0, 1024), true)?;
-    if token_id.is_none() && p.raw("token").is_none() {
-        return Err(ApiError::invalid_param(
-            "#/anyOf/0/required",
-            "must have required property 'tokenId'",
-        ));
-    }
-    if let Some(token) = token {
+    // `tokenId` names no token missive issues: only `token` can match.
+    if let Some(token) = call.check()?.str("token") {
         let given = token_hash(&token);
         if bool::from(given.as_bytes().ct_eq(me.token_hash.as_bytes())) {
             return replace_token(ctx, me).await;

@@ -9,13 +9,13 @@ use crate::api::{ApiResult, Call, Reply};
 use crate::ctx::{Ctx, now_ms};
 
 pub async fn list_webhooks(ctx: &Ctx, call: Call) -> ApiResult {
-    let p = &call.params;
+    let p = call.check()?;
     let filter = AdminWebhookFilter {
-        user_id: p.id("userId", true)?,
-        active: p.boolean("active")?,
-        since_id: p.id("sinceId", false)?,
-        until_id: p.id("untilId", false)?,
-        limit: p.integer("limit", 1, 100)?.unwrap_or(10),
+        user_id: p.str("userId"),
+        active: p.bool("active"),
+        since_id: p.str("sinceId"),
+        until_id: p.str("untilId"),
+        limit: p.int("limit").unwrap_or(10),
     };
     let webhooks: Vec<UserWebhook> = ctx
         .store
@@ -28,10 +28,9 @@ pub async fn list_webhooks(ctx: &Ctx, call: Call) -> ApiResult {
 }
 
 pub async fn update_webhook(ctx: &Ctx, call: Call) -> ApiResult {
-    let p = &call.params;
-    let id = p.required_id("webhookId")?;
-    p.require("active")?;
-    let active = p.boolean("active")?;
+    let p = call.check()?;
+    let id = p.required_str("webhookId");
+    let active = p.bool("active");
     let patch = WebhookPatch {
         active,
         ..WebhookPatch::default()

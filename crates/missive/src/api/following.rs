@@ -19,7 +19,6 @@ struct Errors {
 }
 
 pub async fn create(ctx: &Ctx, call: Call) -> ApiResult {
-    call.params.boolean("withReplies")?;
     let errors = Errors {
         yourself: "26fbe7bb-a331-4857-af17-205b426669a9",
         no_such_user: "fcd2eef9-a9b2-4c4f-8624-038099e90aa5",
@@ -82,7 +81,7 @@ async fn parties<'c>(
     errors: &Errors,
 ) -> Result<(&'c User, User, Relation), ApiError> {
     let me = &call.user()?.user;
-    let followee_id = call.params.required_id("userId")?;
+    let followee_id = call.check()?.required_str("userId");
     if followee_id == me.id {
         return Err(ApiError::client(
             "FOLLOWEE_IS_YOURSELF",

@@ -5,10 +5,14 @@
 mod account;
 mod admin;
 mod auth;
+pub mod endpoints;
 pub mod error;
 mod following;
+mod meta;
 mod notes;
+pub mod openapi;
 pub mod params;
+pub mod schema;
 mod users;
 mod webhooks;
 
@@ -20,60 +24,23 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use axum::routing::{any, get};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::api::auth::Me;
+use crate::api::endpoints::{Access, ENDPOINTS, Endpoint};
 use crate::api::error::ApiError;
 use crate::api::params::Params;
+use crate::api::schema::Checked;
 use crate::ctx::Ctx;
 
 /// Misskey's request body limit.
 const BODY_LIMIT: usize = 1024 * 1024;
 
-/// Who may call an endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Access {
-    /// Anyone; a valid token makes the caller known.
-    Anyone,
-    /// A valid token.
-    User,
-    /// A native token (Misskey's `secure`): anything else is `ACCESS_DENIED`.
-    Secure,
-    /// The administrator.
-    Admin,
-}
-
-/// Every endpoint missive serves, with who may call it.
-const ENDPOINTS: &[(&str, Access)] = &[
-    ("signup", Access::Anyone),
-    ("signin-flow", Access::Anyone),
-    ("admin/accounts/create", Access::Anyone),
-    ("i", Access::User),
-    ("i/regenerate-token", Access::Secure),
-    ("i/revoke-token", Access::Secure),
-    ("users/show", Access::Anyone),
-    ("following/create", Access::User),
-    ("following/delete", Access::User),
-    ("notes/create", Access::User),
-    ("notes/show", Access::Anyone),
-    ("notes/delete", Access::User),
-    ("notes/timeline", Access::User),
-    ("users/notes", Access::Anyone),
-    ("i/webhooks/create", Access::User),
-    ("i/webhooks/list", Access::User),
-    ("i/webhooks/show", Access::User),
-    ("i/webhooks/update", Access::User),
-    ("i/webhooks/delete", Access::User),
-    ("i/webhooks/test", Access::Secure),
-    ("admin/webhooks/list", Access::Admin),
-    ("admin/webhooks/update", Access::Admin),
-];
-
 /// The names of every endpoint missive serves.
 pub fn endpoint_names() -> impl Iterator<Item = &'static str> {
-    ENDPOINTS.iter().map(|(name, _)| *name)
+    ENDPOINTS.iter().map(|e| e.name)
 }
 
 /// One API call after authentication and body parsing.
@@ -82,9 +49,18 @@ pub struct Call {
     pub params: Params,
     /// The client's address, as rate limits count it.
     pub client: IpAddr,
+    /// The endpoint called, whose schema `check` applies.
+    pub endpoint: &'static Endpoint,
 }
 
 impl Call {
+    /// The parameters checked against the endpoint's schema (Ajv's first failure as
+    /// `INVALID_PARAM`). Handlers call it where Misskey validates: before anything else,
+    /// except where a limit counts the call first.
+    pub fn check(&self) -> Result<Checked, ApiError> {
+        self.endpoint.params.check(&self.params)
+    }
+
     /// The caller, for endpoints whose access rule already guarantees one.
     pub fn user(&self) -> Result<&Me, ApiError> {
         self.me.as_ref().ok_or_else(ApiError::credential_required)
@@ -112,6 +88,9 @@ pub type ApiResult = Result<Reply, ApiError>;
 pub fn router(ctx: Arc<Ctx>) -> Router {
     Router::new()
         .route("/api/{*endpoint}", any(handle))
+        .route("/api.json", get(openapi::api_json))
+        .route("/api-doc", get(openapi::api_doc))
+        .route("/api-doc.js", get(openapi::api_doc_script))
         // The limit is enforced while reading, so that an oversized body gets an error object.
         .layer(DefaultBodyLimit::disable())
         .with_state(ctx)
@@ -125,7 +104,7 @@ async fn handle(
     extensions: Extensions,
     body: Body,
 ) -> Response {
-    let Some(&(name, access)) = ENDPOINTS.iter().find(|(name, _)| *name == endpoint) else {
+    let Some(endpoint) = endpoints::find(&endpoint) else {
         return with_api_headers(ApiError::unknown_endpoint().into_response());
     };
     if method == Method::OPTIONS {
@@ -143,7 +122,7 @@ async fn handle(
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
     let client = crate::rate_limit::client_address(peer, &headers, &ctx.config.trusted_proxies);
-    let response = match call(&ctx, name, access, &headers, client, &body).await {
+    let response = match call(&ctx, endpoint, &headers, client, &body).await {
         Ok(Reply::Json(bytes)) => (
             [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
             bytes,
@@ -171,8 +150,7 @@ impl From<ApiError> for Failure {
 
 async fn call(
     ctx: &Ctx,
-    name: &str,
-    access: Access,
+    endpoint: &'static Endpoint,
     headers: &HeaderMap,
     client: IpAddr,
     body: &[u8],
@@ -190,7 +168,7 @@ async fn call(
         Some(token) => Some(auth::authenticate(ctx, &token).await?),
         None => None,
     };
-    match (access, &me) {
+    match (endpoint.access, &me) {
         (Access::Anyone, _) => {}
         (Access::User, None) => return Err(ApiError::credential_required().into()),
         (Access::Secure, None) => return Err(ApiError::access_denied().into()),
@@ -202,12 +180,16 @@ async fn call(
         me,
         params: Params::new(body),
         client,
+        endpoint,
     };
-    Ok(dispatch(ctx, name, call).await?)
+    Ok(dispatch(ctx, endpoint.name, call).await?)
 }
 
 async fn dispatch(ctx: &Ctx, name: &str, call: Call) -> ApiResult {
     match name {
+        "meta" => meta::meta(ctx, call).await,
+        "endpoints" => meta::endpoints(call),
+        "endpoint" => meta::endpoint(call),
         "signup" => account::signup(ctx, call).await,
         "signin-flow" => account::signin_flow(ctx, call).await,
         "admin/accounts/create" => account::admin_create(ctx, call).await,

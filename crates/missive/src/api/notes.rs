@@ -9,58 +9,32 @@ use serde_json::{Value, json};
 
 use crate::api::account::MENTION_LIMIT;
 use crate::api::error::ApiError;
-use crate::api::params::{Len, MAX_USER_IDS, Params, is_js_whitespace};
+use crate::api::params::is_js_whitespace;
 use crate::api::{ApiResult, Call, Reply};
 use crate::ctx::{Ctx, now_ms};
 use crate::{fanout, view};
-
-/// Misskey's `MAX_NOTE_TEXT_LENGTH`.
-const MAX_TEXT: usize = 3000;
-const VISIBILITIES: &[&str] = &["public", "home", "followers", "specified"];
-const REACTION_ACCEPTANCES: &[&str] = &[
-    "likeOnly",
-    "likeOnlyForRemote",
-    "nonSensitiveOnly",
-    "nonSensitiveOnlyForLocalLikeOnlyForRemote",
-];
 
 fn error(code: &'static str, id: &'static str, message: &str) -> ApiError {
     ApiError::client(code, id, message)
 }
 
-/// The parameters of `notes/create`, validated.
-fn parse_draft(p: &Params) -> Result<NoteDraft, ApiError> {
-    // Misskey's schema: unless a renote, files or a poll carry the note, `text` is required
-    // and must hold a non-space character. Ajv reports that conditional first.
-    let carried = !(p.is_missing("renoteId")
-        && p.is_missing("fileIds")
-        && p.is_missing("mediaIds")
-        && p.is_missing("poll"));
-    if !carried {
-        let then = p.within("#/then");
-        then.require("text")?;
-        then.non_blank_string("text", Len::new(1, MAX_TEXT), false)?;
-    }
-    let visibility = p
-        .one_of("visibility", VISIBILITIES, false)?
-        .map_or(Visibility::Public, |v| {
-            v.parse().unwrap_or(Visibility::Public)
-        });
-    let visible_user_ids = p
-        .id_list("visibleUserIds", Len::new(0, MAX_USER_IDS), true)?
-        .unwrap_or_default();
-    let cw = p.string("cw", Len::new(1, 100), true)?;
-    let local_only = p.boolean("localOnly")?.unwrap_or(false);
-    let reaction_acceptance = p.one_of("reactionAcceptance", REACTION_ACCEPTANCES, true)?;
-    let no_extract_mentions = p.boolean("noExtractMentions")?.unwrap_or(false);
-    p.boolean("noExtractHashtags")?;
-    p.boolean("noExtractEmojis")?;
-    let reply_id = p.id("replyId", true)?;
-    let renote_id = p.id("renoteId", true)?;
-    let channel_id = p.id("channelId", true)?;
-    let text = p.string("text", Len::new(1, MAX_TEXT), true)?;
-    let file_ids = p.id_list("fileIds", Len::new(1, 16), true)?;
-    let media_ids = p.id_list("mediaIds", Len::new(1, 16), true)?;
+/// The parameters of `notes/create`, validated against its schema (`endpoints.rs`).
+fn parse_draft(call: &Call) -> Result<NoteDraft, ApiError> {
+    let p = call.check()?;
+    let visibility = p.str("visibility").map_or(Visibility::Public, |v| {
+        v.parse().unwrap_or(Visibility::Public)
+    });
+    let visible_user_ids = p.ids("visibleUserIds").unwrap_or_default();
+    let cw = p.str("cw");
+    let local_only = p.bool("localOnly").unwrap_or(false);
+    let reaction_acceptance = p.str("reactionAcceptance");
+    let no_extract_mentions = p.bool("noExtractMentions").unwrap_or(false);
+    let reply_id = p.str("replyId");
+    let renote_id = p.str("renoteId");
+    let channel_id = p.str("channelId");
+    let text = p.str("text");
+    let file_ids = p.ids("fileIds");
+    let media_ids = p.ids("mediaIds");
     if file_ids.is_some() || media_ids.is_some() {
         // missive has no drive: no file id can name a file.
         return Err(error(
@@ -69,7 +43,7 @@ fn parse_draft(p: &Params) -> Result<NoteDraft, ApiError> {
             "Some files are not found.",
         ));
     }
-    if !p.is_missing("poll") {
+    if p.is_given("poll") && !p.is_null("poll") {
         return Err(error(
             "POLLS_NOT_SUPPORTED",
             "8d3b5b8e-7f0a-4b7c-9c1e-2a6f1e5d4c3b",
@@ -102,7 +76,7 @@ fn parse_draft(p: &Params) -> Result<NoteDraft, ApiError> {
 
 pub async fn create(ctx: &Ctx, call: Call) -> ApiResult {
     let me = call.user()?.user.clone();
-    let draft = parse_draft(&call.params)?;
+    let draft = parse_draft(&call)?;
     let facts = load_facts(ctx, &me.id, &draft).await?;
     let policy = Policy {
         local_host: &ctx.config.origin.host,
@@ -236,7 +210,7 @@ fn rule_error(violation: NoteRuleViolation) -> ApiError {
 }
 
 pub async fn show(ctx: &Ctx, call: Call) -> ApiResult {
-    let note_id = call.params.required_id("noteId")?;
+    let note_id = call.check()?.required_str("noteId");
     let Some(note) = ctx.store.note_by_id(&note_id).await? else {
         return Err(error(
             "NO_SUCH_NOTE",
@@ -250,7 +224,7 @@ pub async fn show(ctx: &Ctx, call: Call) -> ApiResult {
 
 pub async fn delete(ctx: &Ctx, call: Call) -> ApiResult {
     let me = &call.user()?.user;
-    let note_id = call.params.required_id("noteId")?;
+    let note_id = call.check()?.required_str("noteId");
     let Some(note) = ctx.store.note_by_id(&note_id).await? else {
         return Err(error(
             "NO_SUCH_NOTE",
@@ -272,8 +246,9 @@ pub async fn delete(ctx: &Ctx, call: Call) -> ApiResult {
 /// The caller's notes and those of everyone they follow, newest first.
 pub async fn timeline(ctx: &Ctx, call: Call) -> ApiResult {
     let me = &call.user()?.user;
-    let limit = call.params.integer("limit", 1, 100)?.unwrap_or(10);
-    let until_id = call.params.id("untilId", false)?;
+    let p = call.check()?;
+    let limit = p.int("limit").unwrap_or(10);
+    let until_id = p.str("untilId");
     let mut authors = ctx.store.followee_ids(&me.id).await?;
     authors.push(me.id.clone());
     let notes = ctx
@@ -285,9 +260,10 @@ pub async fn timeline(ctx: &Ctx, call: Call) -> ApiResult {
 
 /// One user's notes, newest first.
 pub async fn user_notes(ctx: &Ctx, call: Call) -> ApiResult {
-    let user_id = call.params.required_id("userId")?;
-    let limit = call.params.integer("limit", 1, 100)?.unwrap_or(10);
-    let until_id = call.params.id("untilId", false)?;
+    let p = call.check()?;
+    let user_id = p.required_str("userId");
+    let limit = p.int("limit").unwrap_or(10);
+    let until_id = p.str("untilId");
     let notes = ctx
         .store
         .notes_by_authors(std::slice::from_ref(&user_id), until_id.as_deref(), limit)

@@ -24,8 +24,9 @@ pub const MAX_WEBHOOK_EVENTS: usize = 32;
 #[derive(Debug, Clone, Default)]
 pub struct Params {
     body: Map<String, Value>,
-    /// The schema path prefix: `#` for top-level properties, `#/then` inside a conditional.
-    prefix: &'static str,
+    /// The schema path prefix: `#` for top-level properties, `#/then` inside a conditional,
+    /// `#/properties/<key>` inside a nested object.
+    prefix: String,
 }
 
 /// A length or count range.
@@ -43,14 +44,17 @@ impl Len {
 
 impl Params {
     pub fn new(body: Map<String, Value>) -> Params {
-        Params { body, prefix: "#" }
+        Params {
+            body,
+            prefix: "#".to_owned(),
+        }
     }
 
     /// The same parameters checked against a nested schema such as `then`.
-    pub fn within(&self, prefix: &'static str) -> Params {
+    pub fn within(&self, prefix: &str) -> Params {
         Params {
             body: self.body.clone(),
-            prefix,
+            prefix: prefix.to_owned(),
         }
     }
 
@@ -122,6 +126,33 @@ impl Params {
             return Err(self.fail(key, "pattern", "must match pattern \"[^\\s]+\""));
         }
         Ok(value)
+    }
+
+    /// A username: 1 to 20 word characters (Misskey's `^\w{1,20}$`).
+    pub fn username(&self, key: &str) -> Result<Option<String>, ApiError> {
+        let value = self.string(key, Len::new(1, 20), false)?;
+        if let Some(s) = &value
+            && !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(self.fail(key, "pattern", "must match pattern \"^\\w{1,20}$\""));
+        }
+        Ok(value)
+    }
+
+    /// An absolute http(s) URL of 1 to 1024 characters (Misskey checks nothing; missive
+    /// refuses what could never be delivered).
+    pub fn url(&self, key: &str) -> Result<Option<String>, ApiError> {
+        let Some(url) = self.string(key, Len::new(1, 1024), false)? else {
+            return Ok(None);
+        };
+        match url::Url::parse(&url) {
+            Ok(parsed)
+                if matches!(parsed.scheme(), "http" | "https") && parsed.host_str().is_some() =>
+            {
+                Ok(Some(url))
+            }
+            _ => Err(self.fail(key, "format", "must be an absolute http or https URL")),
+        }
     }
 
     /// A `misskey:id` (`^[a-zA-Z0-9]+$`).
@@ -257,7 +288,7 @@ impl Params {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Object(map)) => Ok(Some(Params {
                 body: map.clone(),
-                prefix: "#/properties/override",
+                prefix: format!("{}/properties/{key}", self.prefix),
             })),
             Some(_) => Err(self.fail(key, "type", "must be object")),
         }

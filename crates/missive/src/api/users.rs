@@ -7,7 +7,6 @@ use serde_json::Value;
 
 use crate::api::account::me_settings;
 use crate::api::error::ApiError;
-use crate::api::params::{Len, MAX_USER_IDS};
 use crate::api::{ApiResult, Call, Reply};
 use crate::ctx::{Ctx, now_ms};
 
@@ -21,9 +20,9 @@ fn no_such_user() -> ApiError {
 }
 
 pub async fn show(ctx: &Ctx, call: Call) -> ApiResult {
-    let p = &call.params;
+    let p = call.check()?;
     let viewer = call.me.as_ref().map(|me| &me.user);
-    if let Some(ids) = p.id_list("userIds", Len::new(0, MAX_USER_IDS), true)? {
+    if let Some(ids) = p.ids("userIds") {
         let found = ctx.store.users_by_ids(&ids).await?;
         let mut out = Vec::with_capacity(found.len());
         for id in &ids {
@@ -33,9 +32,9 @@ pub async fn show(ctx: &Ctx, call: Call) -> ApiResult {
         }
         return Reply::json(&out);
     }
-    let user_id = p.id("userId", false)?;
-    let username = p.string("username", Len::new(0, usize::MAX), false)?;
-    let host = p.string("host", Len::new(0, usize::MAX), true)?;
+    let user_id = p.str("userId");
+    let username = p.str("username");
+    let host = p.str("host");
     let user = match (user_id, username) {
         (Some(id), _) => ctx.store.user_by_id(&id).await?,
         (None, Some(name)) => {
@@ -49,12 +48,8 @@ pub async fn show(ctx: &Ctx, call: Call) -> ApiResult {
                 None
             }
         }
-        (None, None) => {
-            return Err(ApiError::invalid_param(
-                "#/anyOf/0/required",
-                "must have required property 'userId'",
-            ));
-        }
+        // The schema's `anyOf` requires one of the three.
+        (None, None) => None,
     };
     let user = user.ok_or_else(no_such_user)?;
     Reply::json(&pack_detailed(ctx, &user, viewer).await?)

@@ -6,7 +6,6 @@ use missive_store::{NewWebhook, WebhookPatch};
 use serde::Serialize;
 
 use crate::api::error::ApiError;
-use crate::api::params::{Len, Params};
 use crate::api::{ApiResult, Call, Reply};
 use crate::ctx::{Ctx, now_ms};
 use crate::rate_limit::Scope;
@@ -58,39 +57,13 @@ fn no_such_webhook(id: &'static str) -> ApiError {
     ApiError::client("NO_SUCH_WEBHOOK", id, "No such webhook.")
 }
 
-/// A webhook URL must be an absolute http(s) URL (Misskey checks nothing; missive refuses
-/// what could never be delivered).
-pub fn webhook_url(p: &Params, key: &str) -> Result<Option<String>, ApiError> {
-    let Some(url) = p.string(key, Len::new(1, 1024), false)? else {
-        return Ok(None);
-    };
-    match url::Url::parse(&url) {
-        Ok(parsed)
-            if matches!(parsed.scheme(), "http" | "https") && parsed.host_str().is_some() =>
-        {
-            Ok(Some(url))
-        }
-        _ => Err(ApiError::invalid_param(
-            &format!("#/properties/{key}/format"),
-            "must be an absolute http or https URL",
-        )),
-    }
-}
-
 pub async fn create(ctx: &Ctx, call: Call) -> ApiResult {
     let me = &call.user()?.user;
-    let p = &call.params;
-    for key in ["name", "url", "on"] {
-        p.require(key)?;
-    }
-    let name = p
-        .string("name", Len::new(1, 100), false)?
-        .unwrap_or_default();
-    let url = webhook_url(p, "url")?.unwrap_or_default();
-    let secret = p
-        .string("secret", Len::new(0, 1024), false)?
-        .unwrap_or_default();
-    let on = p.event_list("on")?.unwrap_or_default();
+    let p = call.check()?;
+    let name = p.required_str("name");
+    let url = p.required_str("url");
+    let secret = p.str("secret").unwrap_or_default();
+    let on = p.events("on").unwrap_or_default();
     let new = NewWebhook {
         id: ctx.new_id(),
         user_id: me.id.clone(),
@@ -127,7 +100,7 @@ pub async fn list(ctx: &Ctx, call: Call) -> ApiResult {
 
 pub async fn show(ctx: &Ctx, call: Call) -> ApiResult {
     let me = &call.user()?.user;
-    let id = call.params.required_id("webhookId")?;
+    let id = call.check()?.required_str("webhookId");
     let webhook = ctx
         .store
         .webhook_of_user(&id, &me.id)
@@ -138,18 +111,19 @@ pub async fn show(ctx: &Ctx, call: Call) -> ApiResult {
 
 pub async fn update(ctx: &Ctx, call: Call) -> ApiResult {
     let me = &call.user()?.user;
-    let p = &call.params;
-    let id = p.required_id("webhookId")?;
+    let p = call.check()?;
+    let id = p.required_str("webhookId");
     let patch = WebhookPatch {
-        name: p.string("name", Len::new(1, 100), false)?,
-        url: webhook_url(p, "url")?,
+        name: p.str("name"),
+        url: p.str("url"),
         // `null` clears the secret, as in Misskey.
-        secret: match p.raw("secret") {
-            Some(serde_json::Value::Null) => Some(String::new()),
-            _ => p.string("secret", Len::new(0, 1024), false)?,
+        secret: if p.is_null("secret") {
+            Some(String::new())
+        } else {
+            p.str("secret")
         },
-        on: p.event_list("on")?,
-        active: p.boolean("active")?,
+        on: p.events("on"),
+        active: p.bool("active"),
     };
     match ctx
         .store
@@ -163,7 +137,7 @@ pub async fn update(ctx: &Ctx, call: Call) -> ApiResult {
 
 pub async fn delete(ctx: &Ctx, call: Call) -> ApiResult {
     let me = &call.user()?.user;
-    let id = call.params.required_id("webhookId")?;
+    let id = call.check()?.required_str("webhookId");
     if !ctx.store.delete_webhook(&id, &me.id, now_ms()).await? {
         return Err(no_such_webhook("bae73e5a-5522-4965-ae19-3a8688e71d82"));
     }
@@ -176,11 +150,10 @@ pub async fn test(ctx: &Ctx, call: Call) -> ApiResult {
     let me = &call.user()?.user;
     // Misskey counts a call against the limit before looking at its parameters.
     ctx.rate_limiter.check(Scope::WebhookTest, &me.id)?;
-    let p = &call.params;
-    let id = p.required_id("webhookId")?;
-    p.require("type")?;
+    let p = call.check()?;
+    let id = p.required_str("webhookId");
     let event = p
-        .one_of("type", &EventType::ALL.map(EventType::as_str), false)?
+        .str("type")
         .and_then(|t| t.parse::<EventType>().ok())
         .ok_or_else(|| {
             ApiError::invalid_param(
@@ -188,15 +161,9 @@ pub async fn test(ctx: &Ctx, call: Call) -> ApiResult {
                 "must be equal to one of the allowed values",
             )
         })?;
-    let overrides = p.object("override")?;
-    let url_override = match &overrides {
-        Some(o) => webhook_url(o, "url")?,
-        None => None,
-    };
-    let secret_override = match &overrides {
-        Some(o) => o.string("secret", Len::new(0, 1024), false)?,
-        None => None,
-    };
+    let overrides = p.object("override").unwrap_or_default();
+    let url_override = overrides.str("url");
+    let secret_override = overrides.str("secret");
     let webhook = ctx
         .store
         .webhook_of_user(&id, &me.id)

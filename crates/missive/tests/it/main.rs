@@ -16,5 +16,6 @@ mod notes;
 mod retries;
 mod ssrf;
 mod support;
+mod surface;
 mod users;
 mod webhooks_api;
