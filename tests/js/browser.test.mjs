@@ -345,6 +345,34 @@ describe('the web pages', () => {
     await textMatches(carol.page.locator('main'), /You have no webhooks yet/);
   });
 
+  test('reacting from a user page delivers `reaction` to the author', async () => {
+    const erin = await session();
+    const frank = await session();
+    await signUp(erin.page, 'erin');
+    await signUp(frank.page, 'frank');
+    // The form's defaults subscribe to every event, `reaction` included.
+    await createWebhook(frank.page, { name: 'frank-hook', url: receiver.url('/frank') });
+    await post(frank.page, 'React to this, erin');
+
+    const { page } = erin;
+    await page.goto('/@frank');
+    const note = page.getByRole('article').filter({ hasText: 'React to this, erin' }).first();
+    await note.getByRole('button', { name: 'React ❤' }).click();
+    await textMatches(page.getByRole('status'), /You reacted with ❤/);
+    const hit = await receiver.waitFor((r) => r.path === '/frank' && r.body?.type === 'reaction');
+    assert.equal(hit.body.body.reaction, '❤');
+    assert.equal(hit.body.body.user.username, 'erin');
+    assert.equal(hit.body.body.note.text, 'React to this, erin');
+    assert.deepEqual(hit.body.body.note.reactions, { '❤': 1 });
+    await textMatches(note.getByLabel('Reactions'), /❤ 1/);
+
+    // The button undoes it.
+    await note.getByRole('button', { name: 'Undo ❤' }).click();
+    await textMatches(page.getByRole('status'), /Your reaction was undone/);
+    await note.getByRole('button', { name: 'React ❤' }).waitFor();
+    assert.equal(await note.getByLabel('Reactions').count(), 0);
+  });
+
   test('signing out forgets the token', async () => {
     const { page } = bob;
     await page.goto('/');

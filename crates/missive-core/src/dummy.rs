@@ -5,11 +5,13 @@ use serde_json::{Value, json};
 use crate::event::EventType;
 use crate::model::User;
 use crate::packed::{self, Origin, Relation};
+use crate::reaction::FALLBACK;
 use crate::time::iso8601_ms;
 
 const DUMMY_TEXT: &str = "This is a dummy note for testing purposes.";
 
-/// The test body for `event`, or `None` for `reaction` (Misskey sends nothing for it).
+/// The test body for `event`. Misskey sends nothing for `reaction`; missive sends a
+/// dummy of the body its `reaction` deliveries carry (`{note, user, reaction}`).
 pub fn test_body(event: EventType, origin: &Origin, now_ms: i64) -> Option<Value> {
     let body = match event {
         EventType::Note => json!({ "note": note("dummy-note-1", 1, DUMMY_TEXT, origin, now_ms) }),
@@ -40,7 +42,17 @@ pub fn test_body(event: EventType, origin: &Origin, now_ms: i64) -> Option<Value
         EventType::Follow => json!({ "user": user_detailed(1, origin, now_ms) }),
         EventType::Followed => json!({ "user": user_lite(2, origin, now_ms) }),
         EventType::Unfollow => json!({ "user": user_detailed(3, origin, now_ms) }),
-        EventType::Reaction => return None,
+        EventType::Reaction => {
+            // The dummy note is `likeOnly`, so the reaction to it is the fallback heart.
+            let mut reacted = note("dummy-note-1", 1, DUMMY_TEXT, origin, now_ms);
+            reacted["reactions"] = json!({ FALLBACK: 1 });
+            reacted["reactionCount"] = json!(1);
+            json!({
+                "note": reacted,
+                "user": user_lite(2, origin, now_ms),
+                "reaction": FALLBACK,
+            })
+        }
     };
     Some(body)
 }
@@ -119,7 +131,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_type_but_reaction_has_a_body_with_misskeys_ids() {
+    fn every_type_has_a_body_with_misskeys_ids() {
         let origin = Origin {
             url: "http://x".into(),
             host: "x".into(),
@@ -132,6 +144,8 @@ mod tests {
             (EventType::Follow, "/user/id", "dummy-user-1"),
             (EventType::Followed, "/user/id", "dummy-user-2"),
             (EventType::Unfollow, "/user/id", "dummy-user-3"),
+            (EventType::Reaction, "/note/id", "dummy-note-1"),
+            (EventType::Reaction, "/user/id", "dummy-user-2"),
         ];
         for (event, pointer, id) in expected {
             let body = test_body(event, &origin, 0).unwrap();
@@ -141,7 +155,9 @@ mod tests {
                 "{event}"
             );
         }
-        assert!(test_body(EventType::Reaction, &origin, 0).is_none());
+        let reaction = test_body(EventType::Reaction, &origin, 0).unwrap();
+        assert_eq!(reaction["reaction"], "❤");
+        assert_eq!(reaction["note"]["reactions"], json!({"❤": 1}));
         let renote = test_body(EventType::Renote, &origin, 0).unwrap();
         assert_eq!(renote["note"]["text"], Value::Null);
         assert_eq!(renote["note"]["renote"]["id"], "dummy-note-1");

@@ -9,6 +9,7 @@ pub mod error;
 mod following;
 mod notes;
 pub mod params;
+mod reactions;
 mod users;
 mod webhooks;
 
@@ -60,6 +61,9 @@ const ENDPOINTS: &[(&str, Access)] = &[
     ("notes/show", Access::Anyone),
     ("notes/delete", Access::User),
     ("notes/timeline", Access::User),
+    ("notes/reactions", Access::Anyone),
+    ("notes/reactions/create", Access::User),
+    ("notes/reactions/delete", Access::User),
     ("users/notes", Access::Anyone),
     ("i/webhooks/create", Access::User),
     ("i/webhooks/list", Access::User),
@@ -222,6 +226,9 @@ async fn dispatch(ctx: &Ctx, name: &str, call: Call) -> ApiResult {
         "notes/show" => notes::show(ctx, call).await,
         "notes/delete" => notes::delete(ctx, call).await,
         "notes/timeline" => notes::timeline(ctx, call).await,
+        "notes/reactions" => reactions::list(ctx, call).await,
+        "notes/reactions/create" => reactions::create(ctx, call).await,
+        "notes/reactions/delete" => reactions::delete(ctx, call).await,
         "i/webhooks/create" => webhooks::create(ctx, call).await,
         "i/webhooks/list" => webhooks::list(ctx, call).await,
         "i/webhooks/show" => webhooks::show(ctx, call).await,
