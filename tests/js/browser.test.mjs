@@ -346,23 +346,23 @@ describe('the web pages', () => {
   });
 
   test('reacting from a user page delivers `reaction` to the author', async () => {
-    const erin = await session();
-    const frank = await session();
-    await signUp(erin.page, 'erin');
-    await signUp(frank.page, 'frank');
+    const gina = await session();
+    const hank = await session();
+    await signUp(gina.page, 'gina');
+    await signUp(hank.page, 'hank');
     // The form's defaults subscribe to every event, `reaction` included.
-    await createWebhook(frank.page, { name: 'frank-hook', url: receiver.url('/frank') });
-    await post(frank.page, 'React to this, erin');
+    await createWebhook(hank.page, { name: 'hank-hook', url: receiver.url('/hank') });
+    await post(hank.page, 'React to this, gina');
 
-    const { page } = erin;
-    await page.goto('/@frank');
-    const note = page.getByRole('article').filter({ hasText: 'React to this, erin' }).first();
+    const { page } = gina;
+    await page.goto('/@hank');
+    const note = page.getByRole('article').filter({ hasText: 'React to this, gina' }).first();
     await note.getByRole('button', { name: 'React ❤' }).click();
     await textMatches(page.getByRole('status'), /You reacted with ❤/);
-    const hit = await receiver.waitFor((r) => r.path === '/frank' && r.body?.type === 'reaction');
+    const hit = await receiver.waitFor((r) => r.path === '/hank' && r.body?.type === 'reaction');
     assert.equal(hit.body.body.reaction, '❤');
-    assert.equal(hit.body.body.user.username, 'erin');
-    assert.equal(hit.body.body.note.text, 'React to this, erin');
+    assert.equal(hit.body.body.user.username, 'gina');
+    assert.equal(hit.body.body.note.text, 'React to this, gina');
     assert.deepEqual(hit.body.body.note.reactions, { '❤': 1 });
     await textMatches(note.getByLabel('Reactions'), /❤ 1/);
 

@@ -145,7 +145,8 @@ function reactionButton(shown, target, article, actions) {
     const replacement = renderNote(fresh, actions);
     article.replaceWith(replacement);
     // The button pressed is gone with the old note: its successor takes the focus.
-    replacement.querySelector('button.react')?.focus();
+    const successor = replacement.querySelector('button.react');
+    if (successor instanceof HTMLButtonElement) successor.focus();
     showStatus(mine ? 'Your reaction was undone.' : `You reacted with ${HEART}.`);
   }));
   return button;
