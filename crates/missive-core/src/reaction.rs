@@ -119,7 +119,12 @@ impl NoteReactions {
 
     /// The reactions once `user_id` has reacted with `reaction` in place of `previous`
     /// (their earlier reaction, if any): what the note carries after the write.
-    pub fn with_reaction(mut self, user_id: &str, reaction: &str, previous: Option<&str>) -> NoteReactions {
+    pub fn with_reaction(
+        mut self,
+        user_id: &str,
+        reaction: &str,
+        previous: Option<&str>,
+    ) -> NoteReactions {
         if let Some(previous) = previous {
             if let Some((_, n)) = self.counts.iter_mut().find(|(r, _)| r == previous) {
                 *n -= 1;
@@ -193,7 +198,11 @@ mod tests {
             "nonSensitiveOnly",
             "nonSensitiveOnlyForLocalLikeOnlyForRemote",
         ] {
-            assert_eq!(stored_reaction("🎉", Some(acceptance)), "🎉", "{acceptance}");
+            assert_eq!(
+                stored_reaction("🎉", Some(acceptance)),
+                "🎉",
+                "{acceptance}"
+            );
         }
     }
 

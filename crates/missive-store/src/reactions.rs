@@ -44,7 +44,11 @@ impl Store {
     /// Records `reaction` (replacing the user's other reaction to the note, if any) and
     /// writes `outbox`, in one transaction whose commit wakes the delivery workers. If
     /// the user already reacted with the same reaction, nothing is written.
-    pub async fn create_reaction(&self, reaction: &Reaction, outbox: &Outbox) -> Result<ReactionWrite> {
+    pub async fn create_reaction(
+        &self,
+        reaction: &Reaction,
+        outbox: &Outbox,
+    ) -> Result<ReactionWrite> {
         let mut tx = self.begin_write().await?;
         let existing: Option<(String, String)> = sqlx::query(
             "SELECT id, reaction FROM note_reactions WHERE note_id = $1 AND user_id = $2",
@@ -56,7 +60,9 @@ impl Store {
         .map(|row| Ok::<_, crate::StoreError>((get(&row, "id")?, get(&row, "reaction")?)))
         .transpose()?;
         let outcome = match existing {
-            Some((_, same)) if same == reaction.reaction => return Ok(ReactionWrite::AlreadyReacted),
+            Some((_, same)) if same == reaction.reaction => {
+                return Ok(ReactionWrite::AlreadyReacted);
+            }
             Some((id, other)) => {
                 sqlx::query("DELETE FROM note_reactions WHERE id = $1")
                     .bind(&id)
@@ -102,7 +108,10 @@ impl Store {
     }
 
     /// The reactions of each of `note_ids` that has any, for packing.
-    pub async fn note_reactions(&self, note_ids: &[String]) -> Result<HashMap<String, NoteReactions>> {
+    pub async fn note_reactions(
+        &self,
+        note_ids: &[String],
+    ) -> Result<HashMap<String, NoteReactions>> {
         let mut out: HashMap<String, NoteReactions> = HashMap::new();
         for chunk in note_ids.chunks(IDS_PER_STATEMENT) {
             let list = placeholders(1, chunk.len());
@@ -141,7 +150,11 @@ impl Store {
     }
 
     /// `user_id`'s reactions to any of `note_ids`, by note id.
-    pub async fn reactions_of_user(&self, user_id: &str, note_ids: &[String]) -> Result<HashMap<String, String>> {
+    pub async fn reactions_of_user(
+        &self,
+        user_id: &str,
+        note_ids: &[String],
+    ) -> Result<HashMap<String, String>> {
         let mut out = HashMap::new();
         for chunk in note_ids.chunks(IDS_PER_STATEMENT) {
             let sql = format!(
@@ -161,7 +174,11 @@ impl Store {
 
     /// A page of the reactions to `note_id`: newest first, except that a page with
     /// only `since_id` starts from the oldest after it (Misskey's pagination).
-    pub async fn reactions_to_note(&self, note_id: &str, page: &ReactionPage) -> Result<Vec<Reaction>> {
+    pub async fn reactions_to_note(
+        &self,
+        note_id: &str,
+        page: &ReactionPage,
+    ) -> Result<Vec<Reaction>> {
         let order = if page.since_id.is_some() && page.until_id.is_none() {
             "ASC"
         } else {

@@ -792,7 +792,7 @@ async fn reactions_one_per_user_replaced_and_undone(db: Db) {
         react(s, &n, &b, "🎉").await,
         ReactionWrite::Replaced("👍".into())
     );
-    let facts = s.note_reactions(&[n.id.clone()]).await.unwrap();
+    let facts = s.note_reactions(std::slice::from_ref(&n.id)).await.unwrap();
     let mut counts = facts[&n.id].counts.clone();
     counts.sort();
     assert_eq!(counts, [("🎉".to_owned(), 1), ("👍".to_owned(), 1)]);
@@ -805,14 +805,30 @@ async fn reactions_one_per_user_replaced_and_undone(db: Db) {
         .reactions_of_user(&b.id, &[n.id.clone(), "other".into()])
         .await
         .unwrap();
-    assert_eq!(mine.into_iter().collect::<Vec<_>>(), [(n.id.clone(), "🎉".to_owned())]);
+    assert_eq!(
+        mine.into_iter().collect::<Vec<_>>(),
+        [(n.id.clone(), "🎉".to_owned())]
+    );
 
-    assert_eq!(s.delete_reaction(&n.id, &b.id).await.unwrap(), Some("🎉".into()));
+    assert_eq!(
+        s.delete_reaction(&n.id, &b.id).await.unwrap(),
+        Some("🎉".into())
+    );
     assert_eq!(s.delete_reaction(&n.id, &b.id).await.unwrap(), None);
-    let facts = s.note_reactions(&[n.id.clone()]).await.unwrap();
+    let facts = s.note_reactions(std::slice::from_ref(&n.id)).await.unwrap();
     assert_eq!(facts[&n.id].counts, [("👍".to_owned(), 1)]);
-    assert!(s.reactions_of_user(&b.id, &[n.id.clone()]).await.unwrap().is_empty());
-    assert!(s.note_reactions(&["nothing".into()]).await.unwrap().is_empty());
+    assert!(
+        s.reactions_of_user(&b.id, std::slice::from_ref(&n.id))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.note_reactions(&["nothing".into()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn reactions_write_their_outbox_only_when_they_change_something(db: Db) {
@@ -824,17 +840,25 @@ async fn reactions_write_their_outbox_only_when_they_change_something(db: Db) {
     create_note(s, &n).await;
 
     let first = outbox_for(&[&hook], "reaction", T);
-    let written = s.create_reaction(&reaction(&n, &b, "👍"), &first).await.unwrap();
+    let written = s
+        .create_reaction(&reaction(&n, &b, "👍"), &first)
+        .await
+        .unwrap();
     assert_eq!(written, ReactionWrite::Created);
     assert_eq!(counts(s).await, pending(1));
 
     let again = outbox_for(&[&hook], "reaction", T);
-    let written = s.create_reaction(&reaction(&n, &b, "👍"), &again).await.unwrap();
+    let written = s
+        .create_reaction(&reaction(&n, &b, "👍"), &again)
+        .await
+        .unwrap();
     assert_eq!(written, ReactionWrite::AlreadyReacted);
     assert_eq!(counts(s).await, pending(1), "nothing was written");
 
     let other = outbox_for(&[&hook], "reaction", T);
-    s.create_reaction(&reaction(&n, &b, "🎉"), &other).await.unwrap();
+    s.create_reaction(&reaction(&n, &b, "🎉"), &other)
+        .await
+        .unwrap();
     assert_eq!(counts(s).await, pending(2));
 }
 
@@ -849,10 +873,11 @@ async fn reactions_pair_cache_keeps_its_first_sixteen(db: Db) {
         react(s, &n, &fan, "👍").await;
         fans.push(fan);
     }
-    let pairs = |facts: &std::collections::HashMap<String, missive_core::reaction::NoteReactions>| {
-        facts[&n.id].pair_cache.clone()
-    };
-    let facts = s.note_reactions(&[n.id.clone()]).await.unwrap();
+    let pairs = |facts: &std::collections::HashMap<
+        String,
+        missive_core::reaction::NoteReactions,
+    >| { facts[&n.id].pair_cache.clone() };
+    let facts = s.note_reactions(std::slice::from_ref(&n.id)).await.unwrap();
     assert_eq!(facts[&n.id].counts, [("👍".to_owned(), 18)]);
     let expected: Vec<String> = fans[..16].iter().map(|f| format!("{}/👍", f.id)).collect();
     assert_eq!(pairs(&facts), expected, "a full cache takes no more pairs");
@@ -861,7 +886,7 @@ async fn reactions_pair_cache_keeps_its_first_sixteen(db: Db) {
     s.delete_reaction(&n.id, &fans[0].id).await.unwrap();
     let late = user(s, "late").await;
     react(s, &n, &late, "🎉").await;
-    let facts = s.note_reactions(&[n.id.clone()]).await.unwrap();
+    let facts = s.note_reactions(std::slice::from_ref(&n.id)).await.unwrap();
     let mut expected: Vec<String> = fans[1..16].iter().map(|f| format!("{}/👍", f.id)).collect();
     expected.push(format!("{}/🎉", late.id));
     assert_eq!(pairs(&facts), expected);
@@ -879,7 +904,10 @@ async fn reactions_list_pages_like_misskey(db: Db) {
         s.create_reaction(&r, &Outbox::default()).await.unwrap();
         made.push(r);
     }
-    let page = |reaction: Option<&str>, since: Option<&Reaction>, until: Option<&Reaction>, limit| ReactionPage {
+    let page = |reaction: Option<&str>,
+                since: Option<&Reaction>,
+                until: Option<&Reaction>,
+                limit| ReactionPage {
         reaction: reaction.map(str::to_owned),
         since_id: since.map(|r| r.id.clone()),
         until_id: until.map(|r| r.id.clone()),
@@ -897,15 +925,39 @@ async fn reactions_list_pages_like_misskey(db: Db) {
         }
     };
     let id = |i: usize| made[i].id.clone();
-    assert_eq!(list(page(None, None, None, 10)).await, [id(4), id(3), id(2), id(1), id(0)]);
+    assert_eq!(
+        list(page(None, None, None, 10)).await,
+        [id(4), id(3), id(2), id(1), id(0)]
+    );
     assert_eq!(list(page(None, None, None, 2)).await, [id(4), id(3)]);
-    assert_eq!(list(page(Some("👍"), None, None, 10)).await, [id(4), id(2), id(0)]);
-    assert_eq!(list(page(None, None, Some(&made[3]), 2)).await, [id(2), id(1)]);
-    assert_eq!(list(page(None, Some(&made[1]), None, 2)).await, [id(2), id(3)], "oldest first after sinceId");
-    assert_eq!(list(page(None, Some(&made[0]), Some(&made[3]), 10)).await, [id(2), id(1)]);
-    let first = &s.reactions_to_note(&n.id, &page(None, None, None, 1)).await.unwrap()[0];
+    assert_eq!(
+        list(page(Some("👍"), None, None, 10)).await,
+        [id(4), id(2), id(0)]
+    );
+    assert_eq!(
+        list(page(None, None, Some(&made[3]), 2)).await,
+        [id(2), id(1)]
+    );
+    assert_eq!(
+        list(page(None, Some(&made[1]), None, 2)).await,
+        [id(2), id(3)],
+        "oldest first after sinceId"
+    );
+    assert_eq!(
+        list(page(None, Some(&made[0]), Some(&made[3]), 10)).await,
+        [id(2), id(1)]
+    );
+    let first = &s
+        .reactions_to_note(&n.id, &page(None, None, None, 1))
+        .await
+        .unwrap()[0];
     assert_eq!(first, &made[4]);
-    assert!(s.reactions_to_note("nothing", &page(None, None, None, 10)).await.unwrap().is_empty());
+    assert!(
+        s.reactions_to_note("nothing", &page(None, None, None, 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn reactions_go_with_their_note(db: Db) {
@@ -919,8 +971,18 @@ async fn reactions_go_with_their_note(db: Db) {
     react(s, &n, &b, "👍").await;
     react(s, &r, &a, "🎉").await;
     s.delete_note(&n.id).await.unwrap();
-    assert!(s.note_reactions(&[n.id.clone(), r.id.clone()]).await.unwrap().is_empty());
-    assert!(s.reactions_of_user(&b.id, &[n.id.clone()]).await.unwrap().is_empty());
+    assert!(
+        s.note_reactions(&[n.id.clone(), r.id.clone()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.reactions_of_user(&b.id, std::slice::from_ref(&n.id))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 // ---------------------------------------------------------------------------------------

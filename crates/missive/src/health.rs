@@ -57,7 +57,10 @@ async fn metrics(State(ctx): State<Arc<Ctx>>) -> Response {
         out,
         "# HELP missive_reaction_deliveries_dropped_total Reaction deliveries this node dropped under the reaction throttle."
     );
-    let _ = writeln!(out, "# TYPE missive_reaction_deliveries_dropped_total counter");
+    let _ = writeln!(
+        out,
+        "# TYPE missive_reaction_deliveries_dropped_total counter"
+    );
     let _ = writeln!(
         out,
         "missive_reaction_deliveries_dropped_total {}",

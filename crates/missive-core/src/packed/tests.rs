@@ -258,37 +258,59 @@ fn reactions_are_packed_as_misskey_packs_them() {
         ..tree(n)
     };
     let mut fan = viewer("a0000000000000cc", &[]);
-    fan.reactions
-        .insert("a0000000000000nn".into(), "❤".into());
+    fan.reactions.insert("a0000000000000nn".into(), "❤".into());
 
     let for_fan = note(&reacted, Some(&fan), NoteOptions::DETAIL, &origin(), NOW);
     let packed = serde_json::to_value(&for_fan).unwrap();
     assert_eq!(packed["reactions"], json!({"❤": 1, "👍": 2}));
     assert_eq!(
-        packed["reactions"].as_object().unwrap().keys().collect::<Vec<_>>(),
+        packed["reactions"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
         ["❤", "👍"]
     );
     assert_eq!(packed["reactionCount"], 3);
     assert_eq!(packed["reactionEmojis"], json!({}));
     assert_eq!(packed["myReaction"], "❤");
     assert!(packed.get("reactionAndUserPairCache").is_none());
-    assert!(validate("Note", &packed).is_empty(), "{:?}", validate("Note", &packed));
+    assert!(
+        validate("Note", &packed).is_empty(),
+        "{:?}",
+        validate("Note", &packed)
+    );
 
     // Someone who did not react, nobody, and a shallow pack: no `myReaction`.
     let other = viewer("a0000000000000ee", &[]);
     for (who, options) in [
         (Some(&other), NoteOptions::DETAIL),
         (None, NoteOptions::DETAIL),
-        (Some(&fan), NoteOptions { detail: false, ..NoteOptions::DETAIL }),
+        (
+            Some(&fan),
+            NoteOptions {
+                detail: false,
+                ..NoteOptions::DETAIL
+            },
+        ),
     ] {
         let packed = serde_json::to_value(note(&reacted, who, options, &origin(), NOW)).unwrap();
         assert!(packed.get("myReaction").is_none(), "{packed}");
     }
 
-    let webhook = serde_json::to_value(note(&reacted, None, NoteOptions::WEBHOOK, &origin(), NOW)).unwrap();
+    let webhook =
+        serde_json::to_value(note(&reacted, None, NoteOptions::WEBHOOK, &origin(), NOW)).unwrap();
     assert_eq!(
         webhook["reactionAndUserPairCache"],
-        json!(["a0000000000000bb/👍", "a0000000000000cc/❤", "a0000000000000dd/👍"])
+        json!([
+            "a0000000000000bb/👍",
+            "a0000000000000cc/❤",
+            "a0000000000000dd/👍"
+        ])
     );
-    assert!(validate("Note", &webhook).is_empty(), "{:?}", validate("Note", &webhook));
+    assert!(
+        validate("Note", &webhook).is_empty(),
+        "{:?}",
+        validate("Note", &webhook)
+    );
 }

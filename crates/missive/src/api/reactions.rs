@@ -88,7 +88,8 @@ pub async fn create(ctx: &Ctx, call: Call) -> ApiResult {
         tree.reactions =
             tree.reactions
                 .with_reaction(&me.id, &record.reaction, previous.as_deref());
-        let pack = |body, recipient| reaction_body(ctx, &tree, body, recipient, &me, &record.reaction);
+        let pack =
+            |body, recipient| reaction_body(ctx, &tree, body, recipient, &me, &record.reaction);
         outbox = fanout::outbox(ctx, emissions, pack).await?;
         ctx.reaction_throttle.apply(&note.id, &mut outbox);
     }
@@ -128,7 +129,13 @@ async fn reaction_body(
     debug_assert_eq!(body, Body::Reaction);
     let viewer = view::viewer(ctx, &recipient, &[tree]).await?;
     let now = now_ms();
-    let note = packed::note(tree, Some(&viewer), NoteOptions::DETAIL, &ctx.config.origin, now);
+    let note = packed::note(
+        tree,
+        Some(&viewer),
+        NoteOptions::DETAIL,
+        &ctx.config.origin,
+        now,
+    );
     let user = packed::user_lite(reactor, &ctx.config.origin, now);
     Ok(json!({ "note": note, "user": user, "reaction": reaction }))
 }

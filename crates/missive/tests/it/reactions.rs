@@ -21,7 +21,8 @@ async fn react(app: &TestApp, token: &str, note: &Value, reaction: &str) {
 }
 
 async fn show(app: &TestApp, note: &Value, token: Option<&str>) -> Value {
-    app.ok("notes/show", json!({ "noteId": note["id"] }), token).await
+    app.ok("notes/show", json!({ "noteId": note["id"] }), token)
+        .await
 }
 
 #[tokio::test]
@@ -30,7 +31,9 @@ async fn reactions_are_stored_normalised_and_packed() {
     let (alice_id, alice) = app.signup("alice").await;
     let (bob_id, bob) = app.signup("bob").await;
     let (carol_id, carol) = app.signup("carol").await;
-    let note = app.post_note(&alice, json!({ "text": "react to me" })).await;
+    let note = app
+        .post_note(&alice, json!({ "text": "react to me" }))
+        .await;
 
     react(&app, &bob, &note, "👍").await;
     // The variation selector goes, as in Misskey; a custom emoji the server does not
@@ -61,7 +64,12 @@ async fn reactions_are_stored_normalised_and_packed() {
     let listed = listed.as_array().unwrap();
     let who: Vec<(&str, &str)> = listed
         .iter()
-        .map(|r| (r["user"]["id"].as_str().unwrap(), r["type"].as_str().unwrap()))
+        .map(|r| {
+            (
+                r["user"]["id"].as_str().unwrap(),
+                r["type"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         who,
@@ -148,7 +156,10 @@ async fn like_only_notes_take_only_hearts() {
         )
         .await;
     react(&app, &bob, &open, "🎉").await;
-    assert_eq!(show(&app, &open, None).await["reactions"], json!({ "🎉": 1 }));
+    assert_eq!(
+        show(&app, &open, None).await["reactions"],
+        json!({ "🎉": 1 })
+    );
 }
 
 #[tokio::test]
@@ -208,7 +219,12 @@ async fn errors_are_misskeys() {
             "CREDENTIAL_REQUIRED",
             errors::CREDENTIAL_REQUIRED,
         ),
-        ErrorCase::invalid_param(create, Some(&bob), json!({ "noteId": note["id"] }), "#/required"),
+        ErrorCase::invalid_param(
+            create,
+            Some(&bob),
+            json!({ "noteId": note["id"] }),
+            "#/required",
+        ),
         ErrorCase::invalid_param(
             create,
             Some(&bob),
