@@ -74,10 +74,11 @@ impl Store {
         };
         // A pair joins the cache only while it has room, as in Misskey, so a cache that
         // filled up stays as it is until reactions in it are undone.
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO note_reactions (id, note_id, user_id, reaction, in_pair_cache) \
              SELECT $1, $2, $3, $4, CASE WHEN COUNT(*) < $5 THEN 1 ELSE 0 END \
-             FROM note_reactions WHERE note_id = $2 AND in_pair_cache = 1",
+             FROM note_reactions WHERE note_id = $2 AND in_pair_cache = 1 \
+             ON CONFLICT (note_id, user_id) DO NOTHING",
         )
         .bind(&reaction.id)
         .bind(&reaction.note_id)
@@ -85,7 +86,13 @@ impl Store {
         .bind(&reaction.reaction)
         .bind(PAIR_CACHE_MAX)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            // The same user's reaction to the same note, committed meanwhile by another
+            // request (PostgreSQL): theirs stands, as Misskey answers a duplicate key.
+            return Ok(ReactionWrite::AlreadyReacted);
+        }
         self.commit(tx, outbox).await?;
         Ok(outcome)
     }

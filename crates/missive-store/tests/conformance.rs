@@ -130,6 +130,7 @@ conformance!(
     reactions_pair_cache_keeps_its_first_sixteen,
     reactions_list_pages_like_misskey,
     reactions_go_with_their_note,
+    concurrent_same_reactions_make_exactly_one,
     webhooks_create_respects_the_limit,
     webhooks_list_and_owner_checks,
     webhooks_update_applies_a_patch,
@@ -958,6 +959,38 @@ async fn reactions_list_pages_like_misskey(db: Db) {
             .unwrap()
             .is_empty()
     );
+}
+
+async fn concurrent_same_reactions_make_exactly_one(db: Db) {
+    let a = user(&db.store, "a").await;
+    let b = user(&db.store, "b").await;
+    let n = note_by(&a);
+    create_note(&db.store, &n).await;
+    // Two handles, as two nodes would have.
+    let stores = [db.store.clone(), db.open().await];
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let s = stores[i % 2].clone();
+        let r = reaction(&n, &b, "👍");
+        tasks.push(tokio::spawn(async move {
+            s.create_reaction(&r, &Outbox::default()).await
+        }));
+    }
+    let mut created = 0;
+    for task in tasks {
+        match task.await.unwrap().expect("no store error") {
+            ReactionWrite::Created => created += 1,
+            ReactionWrite::AlreadyReacted => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(created, 1);
+    let facts = db
+        .store
+        .note_reactions(std::slice::from_ref(&n.id))
+        .await
+        .unwrap();
+    assert_eq!(facts[&n.id].counts, [("👍".to_owned(), 1)]);
 }
 
 async fn reactions_go_with_their_note(db: Db) {
