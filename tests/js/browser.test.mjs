@@ -345,6 +345,34 @@ describe('the web pages', () => {
     await textMatches(carol.page.locator('main'), /You have no webhooks yet/);
   });
 
+  test('reacting from a user page delivers `reaction` to the author', async () => {
+    const gina = await session();
+    const hank = await session();
+    await signUp(gina.page, 'gina');
+    await signUp(hank.page, 'hank');
+    // The form's defaults subscribe to every event, `reaction` included.
+    await createWebhook(hank.page, { name: 'hank-hook', url: receiver.url('/hank') });
+    await post(hank.page, 'React to this, gina');
+
+    const { page } = gina;
+    await page.goto('/@hank');
+    const note = page.getByRole('article').filter({ hasText: 'React to this, gina' }).first();
+    await note.getByRole('button', { name: 'React ❤' }).click();
+    await textMatches(page.getByRole('status'), /You reacted with ❤/);
+    const hit = await receiver.waitFor((r) => r.path === '/hank' && r.body?.type === 'reaction');
+    assert.equal(hit.body.body.reaction, '❤');
+    assert.equal(hit.body.body.user.username, 'gina');
+    assert.equal(hit.body.body.note.text, 'React to this, gina');
+    assert.deepEqual(hit.body.body.note.reactions, { '❤': 1 });
+    await textMatches(note.getByLabel('Reactions'), /❤ 1/);
+
+    // The button undoes it.
+    await note.getByRole('button', { name: 'Undo ❤' }).click();
+    await textMatches(page.getByRole('status'), /Your reaction was undone/);
+    await note.getByRole('button', { name: 'React ❤' }).waitFor();
+    assert.equal(await note.getByLabel('Reactions').count(), 0);
+  });
+
   test('signing out forgets the token', async () => {
     const { page } = bob;
     await page.goto('/');

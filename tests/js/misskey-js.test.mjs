@@ -7,7 +7,8 @@
 // Covered: meta, endpoints and endpoint (before any account exists), signup (anonymous client), i, notes/create (plain, reply, pure renote, quote),
 // notes/show, users/show (by userId and by username), following/create and
 // following/delete between two users, API errors (FOLLOWEE_IS_YOURSELF and others),
-// a `credential: null` client, and i/webhooks/create + i/webhooks/list (with one delivery).
+// a `credential: null` client, i/webhooks/create + i/webhooks/list (with one delivery),
+// and notes/reactions/create, notes/reactions and notes/reactions/delete.
 //
 // One server is started for the whole file; the tests run in order and share its state.
 
@@ -291,5 +292,28 @@ describe('misskey-js against missive', () => {
     assert.equal(delivery.body.hookId, created.id);
     assert.equal(delivery.body.userId, alice.id);
     assert.equal(delivery.body.body.note.text, 'webhook me');
+  });
+
+  test('notes/reactions/create, notes/reactions and notes/reactions/delete', async () => {
+    // 204s resolve to null, as misskey-js expects.
+    assert.equal(await bob.client.request('notes/reactions/create', { noteId: aliceNote.id, reaction: '👍' }), null);
+    const seen = await bob.client.request('notes/show', { noteId: aliceNote.id });
+    assert.deepEqual(seen.reactions, { '👍': 1 });
+    assert.equal(seen.reactionCount, 1);
+    assert.equal(seen.myReaction, '👍');
+
+    const e = await apiError(bob.client.request('notes/reactions/create', { noteId: aliceNote.id, reaction: '👍' }));
+    assert.equal(e.code, 'ALREADY_REACTED');
+    assert.equal(e.id, '71efcf98-86d6-4e2b-b2ad-9d032369366b');
+
+    const listed = await anon.request('notes/reactions', { noteId: aliceNote.id });
+    assert.equal(listed.length, 1);
+    assert.equal(listed[0].type, '👍');
+    assert.equal(listed[0].user.id, bob.id);
+    assert.match(listed[0].id, ID);
+
+    assert.equal(await bob.client.request('notes/reactions/delete', { noteId: aliceNote.id }), null);
+    const gone = await apiError(bob.client.request('notes/reactions/delete', { noteId: aliceNote.id }));
+    assert.equal(gone.code, 'NOT_REACTED');
   });
 });

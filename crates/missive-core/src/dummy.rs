@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::event::EventType;
 use crate::packed::Origin;
+use crate::reaction::FALLBACK;
 use crate::time::iso8601_ms;
 
 const DUMMY_TEXT: &str = "This is a dummy note for testing purposes.";
@@ -115,7 +116,8 @@ pub const USER_DETAILED_KEYS: &[&str] = &[
     "withReplies",
 ];
 
-/// The test body for `event`, or `None` for `reaction` (Misskey sends nothing for it).
+/// The test body for `event`. Misskey sends nothing for `reaction`; missive sends a
+/// dummy of the body its `reaction` deliveries carry (`{note, user, reaction}`).
 ///
 /// The origin is not used: Misskey's dummies carry no URLs of the server.
 pub fn test_body(event: EventType, _origin: &Origin, now_ms: i64) -> Option<Value> {
@@ -150,7 +152,13 @@ pub fn test_body(event: EventType, _origin: &Origin, now_ms: i64) -> Option<Valu
         EventType::Follow => json!({ "user": user_detailed(1, now_ms) }),
         EventType::Followed => json!({ "user": user_lite(2) }),
         EventType::Unfollow => json!({ "user": user_detailed(3, now_ms) }),
-        EventType::Reaction => return None,
+        EventType::Reaction => {
+            // The dummy note is `likeOnly`, so the reaction to it is the fallback heart.
+            let mut reacted = note_1().pack(now_ms, true);
+            reacted["reactions"] = json!({ FALLBACK: 1 });
+            reacted["reactionCount"] = json!(1);
+            json!({ "note": reacted, "user": user_lite(2), "reaction": FALLBACK })
+        }
     };
     Some(body)
 }
@@ -352,7 +360,7 @@ mod tests {
     }
 
     #[test]
-    fn every_type_but_reaction_has_a_body_with_misskeys_ids() {
+    fn every_type_has_a_body_with_misskeys_ids() {
         let origin = origin();
         let expected = [
             (EventType::Note, "/note/id", "dummy-note-1"),
@@ -362,6 +370,8 @@ mod tests {
             (EventType::Follow, "/user/id", "dummy-user-1"),
             (EventType::Followed, "/user/id", "dummy-user-2"),
             (EventType::Unfollow, "/user/id", "dummy-user-3"),
+            (EventType::Reaction, "/note/id", "dummy-note-1"),
+            (EventType::Reaction, "/user/id", "dummy-user-2"),
         ];
         for (event, pointer, id) in expected {
             let body = test_body(event, &origin, 0).unwrap();
@@ -371,7 +381,12 @@ mod tests {
                 "{event}"
             );
         }
-        assert!(test_body(EventType::Reaction, &origin, 0).is_none());
+        let reaction = test_body(EventType::Reaction, &origin, 0).unwrap();
+        assert_eq!(keys(&reaction), ["note", "user", "reaction"]);
+        assert_eq!(reaction["reaction"], "❤");
+        assert_eq!(reaction["note"]["reactions"], json!({"❤": 1}));
+        assert_eq!(keys(&reaction["note"]), NOTE_KEYS);
+        assert_eq!(keys(&reaction["user"]), USER_LITE_KEYS);
         let renote = test_body(EventType::Renote, &origin, 0).unwrap();
         assert_eq!(renote["note"]["text"], Value::Null);
         assert_eq!(renote["note"]["renote"]["id"], "dummy-note-1");

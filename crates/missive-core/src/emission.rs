@@ -17,6 +17,10 @@ pub enum Body {
     Followee,
     /// `{user}`: the follower as `UserLite`.
     Follower,
+    /// `{note, user, reaction}`: the note packed for the recipient (its author), the
+    /// reacting user as `UserLite` and the stored reaction (missive's extension, shaped
+    /// like Misskey's `reaction` notification).
+    Reaction,
 }
 
 /// One event to deliver to one user's webhooks.
@@ -86,6 +90,19 @@ pub fn unfollowed(follower: &str) -> Vec<Emission> {
         event: EventType::Unfollow,
         recipient: follower.to_owned(),
         body: Body::Followee,
+    }]
+}
+
+/// `reaction` for the author of a note that `reactor` reacted to; nothing when the
+/// authors react to their own notes.
+pub fn reacted(note_author: &str, reactor: &str) -> Vec<Emission> {
+    if note_author == reactor {
+        return Vec::new();
+    }
+    vec![Emission {
+        event: EventType::Reaction,
+        recipient: note_author.to_owned(),
+        body: Body::Reaction,
     }]
 }
 

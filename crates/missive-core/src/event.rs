@@ -3,7 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// A type a webhook can subscribe to. `Reaction` is accepted but never emitted, as in Misskey.
+/// A type a webhook can subscribe to. Misskey accepts `Reaction` but never emits it;
+/// missive emits it (see `emission::reacted`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventType {
     Mention,

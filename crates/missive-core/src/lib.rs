@@ -2,7 +2,7 @@
 //!
 //! Ids, users, notes, follows, webhooks, event types, who receives which event,
 //! packing into Misskey's JSON shapes, mention extraction, the retry policy,
-//! the outbound network policy, rate-limit buckets and what counts as one receiving
+//! the outbound network policy, rate-limit buckets, reactions, the reaction throttle and what counts as one receiving
 //! host live here.
 //! Nothing here does IO: no tokio, no SQL, no HTTP. Time is passed in.
 
@@ -16,9 +16,11 @@ pub mod net_policy;
 pub mod note_rules;
 pub mod packed;
 pub mod rate_limit;
+pub mod reaction;
 pub mod receiver;
 pub mod redact;
 pub mod retry;
 pub mod signing;
+pub mod throttle;
 pub mod time;
 pub mod username;

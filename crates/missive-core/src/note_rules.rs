@@ -195,6 +195,7 @@ pub fn check_reply<'t>(
             .then(|| target.user_id.clone())
             .into_iter()
             .collect(),
+        reactions: Default::default(),
     };
     if !packed::is_visible_to(target, Some(&viewer)) {
         return Err(NoteRuleViolation::CannotReplyToAnInvisibleNote);

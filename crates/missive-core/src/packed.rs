@@ -5,13 +5,14 @@
 //! emits for local users (`misskey-api.md` §3), and tests validate them against
 //! Misskey's JSON schemas. Field order follows Misskey's packers.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::id;
 use crate::model::{Note, User, Visibility};
+use crate::reaction::NoteReactions;
 use crate::time::iso8601_ms;
 
 /// The public origin of this server, used in avatar URLs.
@@ -383,6 +384,8 @@ pub struct NoteTree {
     pub author: User,
     pub reply: Option<Box<NoteTree>>,
     pub renote: Option<Box<NoteTree>>,
+    /// The note's reactions (`reactions`, `reactionCount`, `reactionAndUserPairCache`).
+    pub reactions: NoteReactions,
 }
 
 /// Who is looking at a note, for Misskey's hiding rules.
@@ -391,6 +394,8 @@ pub struct Viewer {
     pub id: String,
     /// Ids of the users the viewer follows (at least the authors in the tree being packed).
     pub following: HashSet<String>,
+    /// The viewer's reactions to the notes being packed, by note id (`myReaction`).
+    pub reactions: HashMap<String, String>,
 }
 
 /// How to pack a note (Misskey's `pack` options).
@@ -455,6 +460,8 @@ pub struct PackedNote {
     pub reply: Option<Box<PackedNote>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub renote: Option<Box<PackedNote>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub my_reaction: Option<String>,
 }
 
 /// Whether `viewer` may see `note` (Misskey's hiding rules for local notes).
@@ -503,10 +510,13 @@ pub fn note(
         reaction_acceptance: n.reaction_acceptance.clone(),
         renote_count: n.renote_count,
         replies_count: n.replies_count,
-        reaction_count: 0,
-        reactions: Map::new(),
+        reaction_count: tree.reactions.total(),
+        reactions: tree.reactions.map(),
+        // Only remote custom emoji have entries, and missive has none.
         reaction_emojis: Map::new(),
-        reaction_and_user_pair_cache: options.with_reaction_and_user_pair_cache.then(Vec::new),
+        reaction_and_user_pair_cache: options
+            .with_reaction_and_user_pair_cache
+            .then(|| tree.reactions.pair_cache.clone()),
         file_ids: Vec::new(),
         files: Vec::new(),
         reply_id: n.reply_id.clone(),
@@ -518,7 +528,17 @@ pub fn note(
         clipped_count: options.detail.then_some(0),
         reply: embedded(&tree.reply, false),
         renote: embedded(&tree.renote, true),
+        my_reaction: my_reaction(tree, viewer, options),
     }
+}
+
+/// `myReaction`: in detailed packs for a viewer, when the note has reactions and one
+/// of them is the viewer's (Misskey leaves the key out otherwise).
+fn my_reaction(tree: &NoteTree, viewer: Option<&Viewer>, options: NoteOptions) -> Option<String> {
+    if !options.detail || tree.reactions.total() == 0 {
+        return None;
+    }
+    viewer?.reactions.get(&tree.note.id).cloned()
 }
 
 #[cfg(test)]

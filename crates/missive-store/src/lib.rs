@@ -13,6 +13,7 @@ mod follows;
 mod listener;
 mod notes;
 mod outbox;
+mod reactions;
 /// Scratch databases and fault injection for tests and the benchmark; not part of the
 /// server, so only the `testing` feature builds it.
 #[cfg(feature = "testing")]
@@ -33,6 +34,7 @@ pub use deliveries::{ClaimSkip, ClaimedDelivery, DeliveryCounts, Finished, Finis
 pub use error::StoreError;
 pub use listener::DeliveriesListener;
 pub use outbox::{NewDelivery, Outbox, Payload};
+pub use reactions::{ReactionPage, ReactionWrite};
 pub use users::{Credentials, NewUser};
 pub use webhooks::{AdminWebhookFilter, NewWebhook, WebhookPatch};
 

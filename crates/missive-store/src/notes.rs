@@ -1,4 +1,4 @@
-//! Notes, their counters and their cascading deletion.
+//! Notes, their counters and their cascading deletion (reactions included).
 
 use missive_core::model::Note;
 use sqlx::any::AnyRow;
@@ -148,6 +148,10 @@ impl Store {
         let ids: Vec<String> = doomed.iter().map(|(id, ..)| id.clone()).collect();
         for (note_id, user_id, reply_id, renote_id) in &doomed {
             sqlx::query("DELETE FROM notes WHERE id = $1")
+                .bind(note_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM note_reactions WHERE note_id = $1")
                 .bind(note_id)
                 .execute(&mut *tx)
                 .await?;

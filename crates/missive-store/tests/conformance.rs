@@ -13,12 +13,13 @@ use std::time::Duration;
 use missive_core::event::EventType;
 use missive_core::model::{Note, User, Visibility, Webhook};
 use missive_core::packed::Relation;
+use missive_core::reaction::Reaction;
 use missive_core::receiver::host_key;
 use missive_store::testing::{drop_scratch_postgres, forget_webhook_hosts, scratch_postgres_url};
 use missive_store::{
     AdminWebhookFilter, ClaimSkip, ClaimedDelivery, DeliveryCounts, Dialect, Finished,
-    FinishedState, NewDelivery, NewUser, NewWebhook, Outbox, Payload, Store, StoreError, Target,
-    WebhookPatch,
+    FinishedState, NewDelivery, NewUser, NewWebhook, Outbox, Payload, ReactionPage, ReactionWrite,
+    Store, StoreError, Target, WebhookPatch,
 };
 
 /// A fixed "now" for the queue tests (epoch milliseconds).
@@ -124,6 +125,12 @@ conformance!(
     notes_create_with_counters_and_read_back,
     notes_by_authors_newest_first_paged,
     notes_delete_cascades_and_fixes_counters,
+    reactions_one_per_user_replaced_and_undone,
+    reactions_write_their_outbox_only_when_they_change_something,
+    reactions_pair_cache_keeps_its_first_sixteen,
+    reactions_list_pages_like_misskey,
+    reactions_go_with_their_note,
+    concurrent_same_reactions_make_exactly_one,
     webhooks_create_respects_the_limit,
     webhooks_list_and_owner_checks,
     webhooks_update_applies_a_patch,
@@ -752,6 +759,263 @@ async fn notes_delete_cascades_and_fixes_counters(db: Db) {
     assert_eq!(notes_of(reload_user(s, &c).await), 1);
 
     assert!(s.delete_note("nothing").await.unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// Reactions
+
+fn reaction(note: &Note, user: &User, reaction: &str) -> Reaction {
+    Reaction {
+        id: next_id(),
+        note_id: note.id.clone(),
+        user_id: user.id.clone(),
+        reaction: reaction.to_owned(),
+    }
+}
+
+async fn react(s: &Store, note: &Note, user: &User, what: &str) -> ReactionWrite {
+    s.create_reaction(&reaction(note, user, what), &Outbox::default())
+        .await
+        .unwrap()
+}
+
+async fn reactions_one_per_user_replaced_and_undone(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let n = note_by(&a);
+    create_note(s, &n).await;
+
+    assert_eq!(react(s, &n, &b, "👍").await, ReactionWrite::Created);
+    assert_eq!(react(s, &n, &a, "👍").await, ReactionWrite::Created);
+    assert_eq!(react(s, &n, &b, "👍").await, ReactionWrite::AlreadyReacted);
+    assert_eq!(
+        react(s, &n, &b, "🎉").await,
+        ReactionWrite::Replaced("👍".into())
+    );
+    let facts = s.note_reactions(std::slice::from_ref(&n.id)).await.unwrap();
+    let mut counts = facts[&n.id].counts.clone();
+    counts.sort();
+    assert_eq!(counts, [("🎉".to_owned(), 1), ("👍".to_owned(), 1)]);
+    assert_eq!(
+        facts[&n.id].pair_cache,
+        [format!("{}/👍", a.id), format!("{}/🎉", b.id)],
+        "oldest first; the replaced pair left and the new one joined"
+    );
+    let mine = s
+        .reactions_of_user(&b.id, &[n.id.clone(), "other".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        mine.into_iter().collect::<Vec<_>>(),
+        [(n.id.clone(), "🎉".to_owned())]
+    );
+
+    assert_eq!(
+        s.delete_reaction(&n.id, &b.id).await.unwrap(),
+        Some("🎉".into())
+    );
+    assert_eq!(s.delete_reaction(&n.id, &b.id).await.unwrap(), None);
+    let facts = s.note_reactions(std::slice::from_ref(&n.id)).await.unwrap();
+    assert_eq!(facts[&n.id].counts, [("👍".to_owned(), 1)]);
+    assert!(
+        s.reactions_of_user(&b.id, std::slice::from_ref(&n.id))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.note_reactions(&["nothing".into()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn reactions_write_their_outbox_only_when_they_change_something(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let hook = webhook(s, &a).await;
+    let n = note_by(&a);
+    create_note(s, &n).await;
+
+    let first = outbox_for(&[&hook], "reaction", T);
+    let written = s
+        .create_reaction(&reaction(&n, &b, "👍"), &first)
+        .await
+        .unwrap();
+    assert_eq!(written, ReactionWrite::Created);
+    assert_eq!(counts(s).await, pending(1));
+
+    let again = outbox_for(&[&hook], "reaction", T);
+    let written = s
+        .create_reaction(&reaction(&n, &b, "👍"), &again)
+        .await
+        .unwrap();
+    assert_eq!(written, ReactionWrite::AlreadyReacted);
+    assert_eq!(counts(s).await, pending(1), "nothing was written");
+
+    let other = outbox_for(&[&hook], "reaction", T);
+    s.create_reaction(&reaction(&n, &b, "🎉"), &other)
+        .await
+        .unwrap();
+    assert_eq!(counts(s).await, pending(2));
+}
+
+async fn reactions_pair_cache_keeps_its_first_sixteen(db: Db) {
+    let s = &db.store;
+    let author = user(s, "author").await;
+    let n = note_by(&author);
+    create_note(s, &n).await;
+    let mut fans = Vec::new();
+    for i in 0..18 {
+        let fan = user(s, &format!("fan{i}")).await;
+        react(s, &n, &fan, "👍").await;
+        fans.push(fan);
+    }
+    let pairs = |facts: &std::collections::HashMap<
+        String,
+        missive_core::reaction::NoteReactions,
+    >| { facts[&n.id].pair_cache.clone() };
+    let facts = s.note_reactions(std::slice::from_ref(&n.id)).await.unwrap();
+    assert_eq!(facts[&n.id].counts, [("👍".to_owned(), 18)]);
+    let expected: Vec<String> = fans[..16].iter().map(|f| format!("{}/👍", f.id)).collect();
+    assert_eq!(pairs(&facts), expected, "a full cache takes no more pairs");
+
+    // Undoing a cached reaction makes room for the next one, not for the ones left out.
+    s.delete_reaction(&n.id, &fans[0].id).await.unwrap();
+    let late = user(s, "late").await;
+    react(s, &n, &late, "🎉").await;
+    let facts = s.note_reactions(std::slice::from_ref(&n.id)).await.unwrap();
+    let mut expected: Vec<String> = fans[1..16].iter().map(|f| format!("{}/👍", f.id)).collect();
+    expected.push(format!("{}/🎉", late.id));
+    assert_eq!(pairs(&facts), expected);
+}
+
+async fn reactions_list_pages_like_misskey(db: Db) {
+    let s = &db.store;
+    let author = user(s, "author").await;
+    let n = note_by(&author);
+    create_note(s, &n).await;
+    let mut made = Vec::new();
+    for (i, what) in ["👍", "🎉", "👍", "❤", "👍"].iter().enumerate() {
+        let fan = user(s, &format!("fan{i}")).await;
+        let r = reaction(&n, &fan, what);
+        s.create_reaction(&r, &Outbox::default()).await.unwrap();
+        made.push(r);
+    }
+    let page = |reaction: Option<&str>,
+                since: Option<&Reaction>,
+                until: Option<&Reaction>,
+                limit| ReactionPage {
+        reaction: reaction.map(str::to_owned),
+        since_id: since.map(|r| r.id.clone()),
+        until_id: until.map(|r| r.id.clone()),
+        limit,
+    };
+    let list = |p: ReactionPage| {
+        let note_id = n.id.clone();
+        async move {
+            s.reactions_to_note(&note_id, &p)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let id = |i: usize| made[i].id.clone();
+    assert_eq!(
+        list(page(None, None, None, 10)).await,
+        [id(4), id(3), id(2), id(1), id(0)]
+    );
+    assert_eq!(list(page(None, None, None, 2)).await, [id(4), id(3)]);
+    assert_eq!(
+        list(page(Some("👍"), None, None, 10)).await,
+        [id(4), id(2), id(0)]
+    );
+    assert_eq!(
+        list(page(None, None, Some(&made[3]), 2)).await,
+        [id(2), id(1)]
+    );
+    assert_eq!(
+        list(page(None, Some(&made[1]), None, 2)).await,
+        [id(2), id(3)],
+        "oldest first after sinceId"
+    );
+    assert_eq!(
+        list(page(None, Some(&made[0]), Some(&made[3]), 10)).await,
+        [id(2), id(1)]
+    );
+    let first = &s
+        .reactions_to_note(&n.id, &page(None, None, None, 1))
+        .await
+        .unwrap()[0];
+    assert_eq!(first, &made[4]);
+    assert!(
+        s.reactions_to_note("nothing", &page(None, None, None, 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn concurrent_same_reactions_make_exactly_one(db: Db) {
+    let a = user(&db.store, "a").await;
+    let b = user(&db.store, "b").await;
+    let n = note_by(&a);
+    create_note(&db.store, &n).await;
+    // Two handles, as two nodes would have.
+    let stores = [db.store.clone(), db.open().await];
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let s = stores[i % 2].clone();
+        let r = reaction(&n, &b, "👍");
+        tasks.push(tokio::spawn(async move {
+            s.create_reaction(&r, &Outbox::default()).await
+        }));
+    }
+    let mut created = 0;
+    for task in tasks {
+        match task.await.unwrap().expect("no store error") {
+            ReactionWrite::Created => created += 1,
+            ReactionWrite::AlreadyReacted => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(created, 1);
+    let facts = db
+        .store
+        .note_reactions(std::slice::from_ref(&n.id))
+        .await
+        .unwrap();
+    assert_eq!(facts[&n.id].counts, [("👍".to_owned(), 1)]);
+}
+
+async fn reactions_go_with_their_note(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let n = note_by(&a);
+    create_note(s, &n).await;
+    let r = reply_to(&b, &n);
+    create_note(s, &r).await;
+    react(s, &n, &b, "👍").await;
+    react(s, &r, &a, "🎉").await;
+    s.delete_note(&n.id).await.unwrap();
+    assert!(
+        s.note_reactions(&[n.id.clone(), r.id.clone()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.reactions_of_user(&b.id, std::slice::from_ref(&n.id))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 // ---------------------------------------------------------------------------------------

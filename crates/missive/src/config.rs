@@ -28,6 +28,7 @@ struct RawConfig {
     delivery_per_webhook_concurrency: Option<usize>,
     delivery_per_host_concurrency: Option<usize>,
     webhook_limit: Option<u32>,
+    reaction_throttle_ms: Option<u64>,
     signup_open: Option<bool>,
     trusted_proxies: Option<StringOrList>,
     rate_limit_signup: Option<String>,
@@ -109,6 +110,9 @@ pub struct Config {
     /// point at it, so a slow host behind many webhooks cannot take every slot either.
     pub per_host_concurrency: usize,
     pub webhook_limit: u32,
+    /// The least time between two `reaction` deliveries of one note to one webhook, on
+    /// this node; reactions in between are not delivered. Zero delivers every one.
+    pub reaction_throttle: Duration,
     pub signup_open: bool,
     /// Proxies whose `X-Forwarded-For` names the client for rate limits.
     pub trusted_proxies: Vec<Cidr>,
@@ -131,6 +135,7 @@ impl std::fmt::Debug for Config {
             .field("per_webhook_concurrency", &self.per_webhook_concurrency)
             .field("per_host_concurrency", &self.per_host_concurrency)
             .field("webhook_limit", &self.webhook_limit)
+            .field("reaction_throttle", &self.reaction_throttle)
             .field("signup_open", &self.signup_open)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("rate_limits", &self.rate_limits)
@@ -160,6 +165,7 @@ const ENV_KEYS: &[(&str, &str)] = &[
         "delivery_per_host_concurrency",
     ),
     ("MISSIVE_WEBHOOK_LIMIT", "webhook_limit"),
+    ("MISSIVE_REACTION_THROTTLE_MS", "reaction_throttle_ms"),
     ("MISSIVE_SIGNUP_OPEN", "signup_open"),
     ("MISSIVE_TRUSTED_PROXIES", "trusted_proxies"),
     ("MISSIVE_RATE_LIMIT_SIGNUP", "rate_limit_signup"),
@@ -210,7 +216,8 @@ fn env_value(key: &str, value: &str) -> anyhow::Result<toml::Value> {
         | "delivery_concurrency"
         | "delivery_per_webhook_concurrency"
         | "delivery_per_host_concurrency"
-        | "webhook_limit" => {
+        | "webhook_limit"
+        | "reaction_throttle_ms" => {
             toml::Value::Integer(value.trim().parse().context("expected a whole number")?)
         }
         "signup_open" => {
@@ -315,6 +322,7 @@ impl RawConfig {
                 .unwrap_or(64)
                 .clamp(1, concurrency),
             webhook_limit: self.webhook_limit.unwrap_or(3),
+            reaction_throttle: Duration::from_millis(self.reaction_throttle_ms.unwrap_or(1000)),
             signup_open: self.signup_open.unwrap_or(true),
             trusted_proxies,
             rate_limits,
@@ -362,6 +370,7 @@ mod tests {
             }
         );
         assert_eq!(config.webhook_limit, 3);
+        assert_eq!(config.reaction_throttle, Duration::from_secs(1));
         assert!(config.network_policy.allowed_private.is_empty());
         assert_eq!(
             (
@@ -394,12 +403,14 @@ mod tests {
         let env = |k: &str| match k {
             "MISSIVE_URL" => Some("https://misskey.example/".to_owned()),
             "MISSIVE_DELIVERY_RETRY_BASE_MS" => Some("100".to_owned()),
+            "MISSIVE_REACTION_THROTTLE_MS" => Some("0".to_owned()),
             _ => None,
         };
         let config = Config::load(Some(&path), env).unwrap();
         assert_eq!(config.origin.url, "https://misskey.example");
         assert_eq!(config.origin.host, "misskey.example");
         assert_eq!(config.webhook_limit, 10);
+        assert_eq!(config.reaction_throttle, Duration::ZERO);
         assert_eq!(config.retry.base_ms, 100);
         assert_eq!(config.network_policy.allowed_private.len(), 1);
     }

@@ -9,6 +9,7 @@ use missive_store::Store;
 use tokio::sync::mpsc;
 
 use crate::config::Config;
+use crate::fanout::ReactionThrottle;
 use crate::passwords::PasswordPool;
 use crate::rate_limit::RateLimiter;
 
@@ -23,6 +24,7 @@ pub struct Ctx {
     /// Password hashing on a bounded pool, so that floods cannot exhaust memory.
     pub passwords: PasswordPool,
     pub rate_limiter: RateLimiter,
+    pub reaction_throttle: ReactionThrottle,
 }
 
 /// A webhook to send Misskey's test payload of `event` to, once (`i/webhooks/test`).
@@ -43,6 +45,7 @@ impl Ctx {
         Ok(Ctx {
             store,
             rate_limiter: RateLimiter::new(config.rate_limits),
+            reaction_throttle: ReactionThrottle::new(config.reaction_throttle),
             config,
             ids: IdGenerator::new(rand::random(), rand::random()),
             test_sends,

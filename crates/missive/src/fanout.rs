@@ -5,11 +5,16 @@
 //! distinct body once (invariant 7: a body is serialized once per event and recipient
 //! and shared by that recipient's webhooks), and builds the `Outbox`. The action's store
 //! write takes the outbox into its transaction and wakes the workers when it commits.
+//! `ReactionThrottle` thins out the `reaction` deliveries of a popular note.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use missive_core::emission::{Body, Emission};
 use missive_core::model::Webhook;
+use missive_core::throttle::Throttle;
 use missive_store::{NewDelivery, Outbox, Payload, Result};
 use serde_json::Value;
 
@@ -82,5 +87,50 @@ fn body_key(emission: &Emission) -> BodyKey {
     match emission.body {
         Body::SharedNote => (Body::SharedNote, None),
         other => (other, Some(emission.recipient.clone())),
+    }
+}
+
+/// The `reaction` throttle of this node: at most one `reaction` delivery per note and
+/// webhook in each interval (`MISSIVE_REACTION_THROTTLE_MS`); the others are dropped
+/// before they are written, and counted for `/metrics`. Each node keeps its own, so a
+/// cluster of N nodes lets up to N through per interval.
+#[derive(Debug)]
+pub struct ReactionThrottle {
+    /// Keyed by (note id, webhook id).
+    throttle: Mutex<Throttle<(String, String)>>,
+    dropped: AtomicU64,
+}
+
+impl ReactionThrottle {
+    pub fn new(interval: Duration) -> ReactionThrottle {
+        let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
+        ReactionThrottle {
+            throttle: Mutex::new(Throttle::new(interval_ms)),
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// Removes from `outbox` the deliveries to the webhooks that had a `reaction` to
+    /// `note_id` within the interval. The payloads they leave unused are not written.
+    pub fn apply(&self, note_id: &str, outbox: &mut Outbox) {
+        let now = now_ms();
+        // A poisoned lock only means another request panicked mid-update; the map
+        // itself is still a valid set of times.
+        let mut throttle = self
+            .throttle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let before = outbox.deliveries.len();
+        outbox
+            .deliveries
+            .retain(|d| throttle.admit((note_id.to_owned(), d.webhook_id.clone()), now));
+        drop(throttle);
+        let dropped = before - outbox.deliveries.len();
+        self.dropped.fetch_add(dropped as u64, Ordering::Relaxed);
+    }
+
+    /// `reaction` deliveries dropped by this node since it started.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 }

@@ -1,5 +1,6 @@
 //! Operational endpoints: `/healthz` (the database answers) and `/metrics`
-//! (delivery queue counts in the Prometheus text format).
+//! (delivery queue counts and this node's dropped `reaction` deliveries, in the
+//! Prometheus text format).
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -52,5 +53,18 @@ async fn metrics(State(ctx): State<Arc<Ctx>>) -> Response {
     ] {
         let _ = writeln!(out, "missive_deliveries{{state=\"{state}\"}} {n}");
     }
+    let _ = writeln!(
+        out,
+        "# HELP missive_reaction_deliveries_dropped_total Reaction deliveries this node dropped under the reaction throttle."
+    );
+    let _ = writeln!(
+        out,
+        "# TYPE missive_reaction_deliveries_dropped_total counter"
+    );
+    let _ = writeln!(
+        out,
+        "missive_reaction_deliveries_dropped_total {}",
+        ctx.reaction_throttle.dropped()
+    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

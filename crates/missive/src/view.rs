@@ -1,5 +1,6 @@
 //! Loading what packing needs: note trees (a note with its author, reply and renote
-//! targets) and the viewer's follow relations to their authors.
+//! targets, and their reactions) and the viewer's follow relations to their authors
+//! and reactions to the notes.
 
 use std::collections::HashMap;
 
@@ -52,6 +53,12 @@ async fn build_level(
         .map(|n| (n.id.clone(), n))
         .collect();
     let renote_notes = ctx.store.notes_by_ids(&renote_ids).await?;
+    let reacted_ids: Vec<String> = notes
+        .iter()
+        .chain(replies.values())
+        .map(|n| n.id.clone())
+        .collect();
+    let mut reactions = ctx.store.note_reactions(&reacted_ids).await?;
 
     let mut missing: Vec<String> = notes
         .iter()
@@ -92,6 +99,7 @@ async fn build_level(
                     author,
                     reply: None,
                     renote: None,
+                    reactions: reactions.get(&r.id).cloned().unwrap_or_default(),
                 }))
             });
         let renote = note
@@ -99,35 +107,47 @@ async fn build_level(
             .as_ref()
             .and_then(|id| renotes.get(id))
             .map(|t| Box::new(t.clone()));
+        let note_reactions = reactions.remove(&note.id).unwrap_or_default();
         out.push(NoteTree {
             note,
             author,
             reply,
             renote,
+            reactions: note_reactions,
         });
     }
     Ok(out)
 }
 
-/// The viewer `user_id`, with which of the trees' authors they follow.
+/// The viewer `user_id`, with which of the trees' authors they follow and their
+/// reactions to the trees' notes that have any.
 pub async fn viewer(ctx: &Ctx, user_id: &str, trees: &[&NoteTree]) -> Result<Viewer> {
     let mut authors = Vec::new();
+    let mut reacted = Vec::new();
     for tree in trees {
-        collect_authors(tree, &mut authors);
+        collect(tree, &mut authors, &mut reacted);
     }
     authors.sort();
     authors.dedup();
     authors.retain(|a| a != user_id);
+    reacted.sort();
+    reacted.dedup();
     let following = ctx.store.followed_among(user_id, &authors).await?;
+    let reactions = ctx.store.reactions_of_user(user_id, &reacted).await?;
     Ok(Viewer {
         id: user_id.to_owned(),
         following,
+        reactions,
     })
 }
 
-fn collect_authors(tree: &NoteTree, out: &mut Vec<String>) {
-    out.push(tree.note.user_id.clone());
+/// The authors of a tree's notes, and the ids of those notes that have reactions.
+fn collect(tree: &NoteTree, authors: &mut Vec<String>, reacted: &mut Vec<String>) {
+    authors.push(tree.note.user_id.clone());
+    if tree.reactions.total() > 0 {
+        reacted.push(tree.note.id.clone());
+    }
     for child in [&tree.reply, &tree.renote].into_iter().flatten() {
-        collect_authors(child, out);
+        collect(child, authors, reacted);
     }
 }

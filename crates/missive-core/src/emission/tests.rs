@@ -166,6 +166,19 @@ fn follow_and_unfollow_recipients() {
 }
 
 #[test]
+fn reactions_go_to_the_note_author_unless_they_react_themselves() {
+    assert_eq!(
+        reacted("author", "fan"),
+        [Emission {
+            event: EventType::Reaction,
+            recipient: "author".to_owned(),
+            body: Body::Reaction,
+        }]
+    );
+    assert!(reacted("author", "author").is_empty());
+}
+
+#[test]
 fn mention_list_orders_text_then_reply_author_then_visible_users() {
     let list = mention_list(&ids(&["c", "b"]), "a", Some("d"), &ids(&["e", "c"]));
     assert_eq!(list, ids(&["c", "b", "d", "e"]));

@@ -54,6 +54,7 @@ fn tree(note: Note) -> NoteTree {
         author,
         reply: None,
         renote: None,
+        reactions: Default::default(),
     }
 }
 
@@ -61,6 +62,7 @@ fn viewer(id: &str, following: &[&str]) -> Viewer {
     Viewer {
         id: id.into(),
         following: following.iter().map(|s| s.to_string()).collect(),
+        reactions: Default::default(),
     }
 }
 
@@ -350,4 +352,76 @@ fn users_have_the_key_order_of_misskeys_examples() {
     assert_eq!(keys(&other), keys(&example("user-detailed-not-me.json")));
     let follow = example("webhook.follow.json");
     assert_eq!(keys(&other), keys(&follow["body"]["user"]));
+}
+
+#[test]
+fn reactions_are_packed_as_misskey_packs_them() {
+    let n = plain_note("a0000000000000nn", "a0000000000000aa", Visibility::Public);
+    let reacted = NoteTree {
+        reactions: NoteReactions {
+            counts: vec![("👍".into(), 2), ("❤".into(), 1)],
+            pair_cache: vec![
+                "a0000000000000bb/👍".into(),
+                "a0000000000000cc/❤".into(),
+                "a0000000000000dd/👍".into(),
+            ],
+        },
+        ..tree(n)
+    };
+    let mut fan = viewer("a0000000000000cc", &[]);
+    fan.reactions.insert("a0000000000000nn".into(), "❤".into());
+
+    let for_fan = note(&reacted, Some(&fan), NoteOptions::DETAIL, &origin(), NOW);
+    let packed = serde_json::to_value(&for_fan).unwrap();
+    assert_eq!(packed["reactions"], json!({"❤": 1, "👍": 2}));
+    assert_eq!(
+        packed["reactions"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["❤", "👍"]
+    );
+    assert_eq!(packed["reactionCount"], 3);
+    assert_eq!(packed["reactionEmojis"], json!({}));
+    assert_eq!(packed["myReaction"], "❤");
+    assert!(packed.get("reactionAndUserPairCache").is_none());
+    assert!(
+        validate("Note", &packed).is_empty(),
+        "{:?}",
+        validate("Note", &packed)
+    );
+
+    // Someone who did not react, nobody, and a shallow pack: no `myReaction`.
+    let other = viewer("a0000000000000ee", &[]);
+    for (who, options) in [
+        (Some(&other), NoteOptions::DETAIL),
+        (None, NoteOptions::DETAIL),
+        (
+            Some(&fan),
+            NoteOptions {
+                detail: false,
+                ..NoteOptions::DETAIL
+            },
+        ),
+    ] {
+        let packed = serde_json::to_value(note(&reacted, who, options, &origin(), NOW)).unwrap();
+        assert!(packed.get("myReaction").is_none(), "{packed}");
+    }
+
+    let webhook =
+        serde_json::to_value(note(&reacted, None, NoteOptions::WEBHOOK, &origin(), NOW)).unwrap();
+    assert_eq!(
+        webhook["reactionAndUserPairCache"],
+        json!([
+            "a0000000000000bb/👍",
+            "a0000000000000cc/❤",
+            "a0000000000000dd/👍"
+        ])
+    );
+    assert!(
+        validate("Note", &webhook).is_empty(),
+        "{:?}",
+        validate("Note", &webhook)
+    );
 }

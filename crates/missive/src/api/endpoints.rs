@@ -139,6 +139,24 @@ static USER_ID: Schema = Schema::new(&[Prop::new("userId", Kind::Id)]).required(
 
 static NOTE_ID: Schema = Schema::new(&[Prop::new("noteId", Kind::Id)]).required(&["noteId"]);
 
+/// Misskey sets no bound on a reaction; missive takes 1,024 characters.
+pub const MAX_REACTION: usize = 1024;
+
+static REACTIONS_CREATE: Schema = Schema::new(&[
+    Prop::new("noteId", Kind::Id),
+    Prop::new("reaction", Kind::Str(Len::new(0, MAX_REACTION))),
+])
+.required(&["noteId", "reaction"]);
+
+static REACTIONS_LIST: Schema = Schema::new(&[
+    Prop::new("noteId", Kind::Id),
+    Prop::new("type", Kind::Str(ANY_LENGTH)).nullable(),
+    Prop::new("limit", PAGE_LIMIT),
+    Prop::new("sinceId", Kind::Id),
+    Prop::new("untilId", Kind::Id),
+])
+.required(&["noteId"]);
+
 /// Misskey's `then` of `notes/create`: unless a renote, files or a poll carry the note,
 /// `text` is required and must hold a non-space character (Ajv reports this first).
 static NOTE_TEXT: Schema = Schema::new(&[Prop::new(
@@ -238,6 +256,23 @@ static META: Schema = Schema::new(&[Prop::new("detail", Kind::Bool)]);
 
 static ENDPOINT: Schema =
     Schema::new(&[Prop::new("endpoint", Kind::Str(ANY_LENGTH))]).required(&["endpoint"]);
+
+/// Misskey's `NoteReaction` (not among the vendored components).
+fn note_reactions() -> Value {
+    json!({
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "id": { "type": "string", "format": "misskey:id" },
+                "createdAt": { "type": "string", "format": "date-time" },
+                "user": { "$ref": "#/components/schemas/UserLite" },
+                "type": { "type": "string" },
+            },
+            "required": ["id", "createdAt", "user", "type"],
+        }
+    })
+}
 
 fn me_with_token() -> Value {
     json!({
@@ -394,6 +429,19 @@ pub static ENDPOINTS: &[Endpoint] = &[
     Endpoint::new("notes/timeline", User, &TIMELINE)
         .answers(Answer::ListOf("Note"))
         .summary("The notes of the caller and the users they follow, newest first."),
+    Endpoint::new("notes/reactions", Anyone, &REACTIONS_LIST)
+        .answers(Answer::Inline(note_reactions))
+        .summary("The reactions to a note (NoteReaction objects), newest first."),
+    Endpoint::new("notes/reactions/create", User, &REACTIONS_CREATE)
+        .errors(&[
+            ("NO_SUCH_NOTE", 400),
+            ("ALREADY_REACTED", 400),
+            ("CANNOT_REACT_TO_RENOTE", 400),
+        ])
+        .summary("React to a note; its author's webhooks are sent a `reaction` event."),
+    Endpoint::new("notes/reactions/delete", User, &NOTE_ID)
+        .errors(&[("NO_SUCH_NOTE", 400), ("NOT_REACTED", 400)])
+        .summary("Take back your reaction to a note."),
     Endpoint::new("users/notes", Anyone, &USER_NOTES)
         .answers(Answer::ListOf("Note"))
         .summary("One user's notes, newest first."),

@@ -12,6 +12,7 @@ mod meta;
 mod notes;
 pub mod openapi;
 pub mod params;
+mod reactions;
 pub mod schema;
 mod users;
 mod webhooks;
@@ -204,6 +205,9 @@ async fn dispatch(ctx: &Ctx, name: &str, call: Call) -> ApiResult {
         "notes/show" => notes::show(ctx, call).await,
         "notes/delete" => notes::delete(ctx, call).await,
         "notes/timeline" => notes::timeline(ctx, call).await,
+        "notes/reactions" => reactions::list(ctx, call).await,
+        "notes/reactions/create" => reactions::create(ctx, call).await,
+        "notes/reactions/delete" => reactions::delete(ctx, call).await,
         "i/webhooks/create" => webhooks::create(ctx, call).await,
         "i/webhooks/list" => webhooks::list(ctx, call).await,
         "i/webhooks/show" => webhooks::show(ctx, call).await,

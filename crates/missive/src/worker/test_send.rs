@@ -29,7 +29,8 @@ pub(super) async fn run(
     }
 }
 
-/// Starts the send in the background; `reaction` sends nothing, as in Misskey.
+/// Starts the send in the background (for `reaction` too, unlike Misskey, which sends
+/// nothing for it).
 fn spawn(ctx: &Ctx, client: &DeliveryClient, TestSend { webhook, event }: TestSend) {
     let Some(body) = test_body(event, &ctx.config.origin, now_ms()) else {
         return;

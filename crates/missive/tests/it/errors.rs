@@ -96,3 +96,16 @@ pub const NO_SUCH_WEBHOOK_DELETE: &str = "bae73e5a-5522-4965-ae19-3a8688e71d82";
 pub const NO_SUCH_WEBHOOK_TEST: &str = "0c52149c-e913-18f8-5dc7-74870bfe0cf9";
 /// `NO_SUCH_WEBHOOK` of `admin/webhooks/update`.
 pub const NO_SUCH_WEBHOOK_ADMIN_UPDATE: &str = "7c8a5c9e-2f63-4b52-a0a3-0c7d4c8f9e12";
+
+// Reactions.
+
+/// `NO_SUCH_NOTE` of `notes/reactions/create`.
+pub const NO_SUCH_NOTE_REACTIONS_CREATE: &str = "033d0620-5bfe-4027-965d-980b0c85a3ea";
+/// `ALREADY_REACTED` of `notes/reactions/create`: the same reaction again.
+pub const ALREADY_REACTED: &str = "71efcf98-86d6-4e2b-b2ad-9d032369366b";
+/// `CANNOT_REACT_TO_RENOTE` of `notes/reactions/create`: a pure renote.
+pub const CANNOT_REACT_TO_RENOTE: &str = "eaccdc08-ddef-43fe-908f-d108faad57f5";
+/// `NO_SUCH_NOTE` of `notes/reactions/delete`.
+pub const NO_SUCH_NOTE_REACTIONS_DELETE: &str = "764d9fce-f9f2-4a0e-92b1-6ceac9a7ad37";
+/// `NOT_REACTED` of `notes/reactions/delete`.
+pub const NOT_REACTED: &str = "92f4426d-4196-4125-aa5b-02943e2ec8fc";

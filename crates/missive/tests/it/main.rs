@@ -13,6 +13,7 @@ mod following;
 mod fuzz;
 mod hardening;
 mod notes;
+mod reactions;
 mod retries;
 mod ssrf;
 mod support;

@@ -213,6 +213,8 @@ async fn test_sends_once_with_the_dummy_payload_ignoring_active_and_on() {
         ("follow", "/user/id", "dummy-user-1"),
         ("followed", "/user/id", "dummy-user-2"),
         ("unfollow", "/user/id", "dummy-user-3"),
+        // Misskey sends nothing for `reaction`; missive sends the dummy of its extension.
+        ("reaction", "/user/id", "dummy-user-2"),
     ];
     for (i, (event, pointer, id)) in expected.iter().enumerate() {
         app.no_content(
@@ -234,13 +236,6 @@ async fn test_sends_once_with_the_dummy_payload_ignoring_active_and_on() {
         );
         assert_eq!(r.headers["x-misskey-hook-secret"], "stored");
     }
-    // `reaction` sends nothing but still answers 204.
-    app.no_content(
-        "i/webhooks/test",
-        json!({ "webhookId": hook, "type": "reaction" }),
-        Some(&token),
-    )
-    .await;
     receiver
         .expect_no_more("test", expected.len(), Duration::from_millis(300))
         .await;

@@ -1,6 +1,7 @@
 // @ts-check
 // Notes as the home page's timeline and a user page's list show them: text with links,
-// content warnings, replies, renotes and quotes, and a paged list with "Load more".
+// content warnings, replies, renotes and quotes, reactions with a button to react, and
+// a paged list with "Load more".
 
 import { api, el, run, session, showStatus, timeEl, userLink } from './shared.js';
 
@@ -17,6 +18,9 @@ import { api, el, run, session, showStatus, timeEl, userLink } from './shared.js
  */
 
 const PAGE_SIZE = 20;
+
+/** What the reaction button reacts with: the heart every note accepts, `likeOnly` too. */
+const HEART = '\u2764';
 
 /** @type {Partial<Record<Note['visibility'], string>>} */
 const VISIBILITY_NAMES = { home: 'Home', followers: 'Followers only', specified: 'Direct' };
@@ -107,6 +111,48 @@ function actionButton(text, note, action) {
 }
 
 /**
+ * The note's reactions and their counts, the signed-in user's marked; null if none.
+ * @param {Note} note
+ */
+function reactionSummary(note) {
+  const entries = Object.entries(note.reactions ?? {});
+  if (entries.length === 0) return null;
+  return el('p', { class: 'reactions', 'aria-label': 'Reactions' },
+    ...entries.map(([reaction, count]) => el('span', {
+      class: reaction === note.myReaction ? 'reaction mine' : 'reaction',
+      text: `${reaction} ${count}`,
+    })));
+}
+
+/**
+ * The button that reacts to `target` with a heart, or undoes the signed-in user's
+ * reaction; afterwards the note (`shown`, the one the list holds) is shown afresh.
+ * @param {Note} shown
+ * @param {Note} target
+ * @param {HTMLElement} article
+ * @param {NoteActions} actions
+ */
+function reactionButton(shown, target, article, actions) {
+  const mine = target.myReaction;
+  const button = el('button', { type: 'button', class: 'react', text: mine ? `Undo ${mine}` : `React ${HEART}` });
+  button.addEventListener('click', () => run(button, async () => {
+    if (mine) {
+      await api('notes/reactions/delete', { noteId: target.id });
+    } else {
+      await api('notes/reactions/create', { noteId: target.id, reaction: HEART });
+    }
+    const fresh = await api('notes/show', { noteId: shown.id });
+    const replacement = renderNote(fresh, actions);
+    article.replaceWith(replacement);
+    // The button pressed is gone with the old note: its successor takes the focus.
+    const successor = replacement.querySelector('button.react');
+    if (successor instanceof HTMLButtonElement) successor.focus();
+    showStatus(mine ? 'Your reaction was undone.' : `You reacted with ${HEART}.`);
+  }));
+  return button;
+}
+
+/**
  * One note of a list. `actions` are callbacks for reply, renote and quote; on a pure
  * renote they act on the renoted note, as Misskey does.
  * @param {Note} note
@@ -133,6 +179,8 @@ function renderNote(note, actions) {
       article.append(el('p', { class: 'context', text: 'Quoting a note that is not available' }));
     }
   }
+  const summary = reactionSummary(target);
+  if (summary) article.append(summary);
   if (session.me) {
     const bar = el('div', { class: 'note-actions' });
     bar.append(actionButton('Reply', target, actions.reply));
@@ -140,6 +188,7 @@ function renderNote(note, actions) {
       bar.append(actionButton('Renote', target, actions.renote));
       bar.append(actionButton('Quote', target, actions.quote));
     }
+    if (!isPureRenote(target)) bar.append(reactionButton(note, target, article, actions));
     article.append(bar);
   }
   return article;

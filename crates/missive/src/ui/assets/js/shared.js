@@ -45,6 +45,9 @@
  * @property {Note | null} [renote]
  * @property {string[]} [fileIds]
  * @property {boolean} [isHidden]
+ * @property {Record<string, number>} [reactions] Each reaction with its count.
+ * @property {number} [reactionCount]
+ * @property {string} [myReaction] The signed-in user's reaction, if they reacted.
  *
  * @typedef {'follow' | 'followed' | 'unfollow' | 'note' | 'reply' | 'renote' | 'mention' | 'reaction'} EventName
  *
@@ -96,6 +99,8 @@
  *   'notes/timeline': { params: Paging, answer: Note[] },
  *   'notes/show': { params: { noteId: string }, answer: Note },
  *   'notes/create': { params: NoteParams, answer: { createdNote: Note } },
+ *   'notes/reactions/create': { params: { noteId: string, reaction: string }, answer: null },
+ *   'notes/reactions/delete': { params: { noteId: string }, answer: null },
  *   'following/create': { params: { userId: string }, answer: UserLite },
  *   'following/delete': { params: { userId: string }, answer: UserLite },
  *   'i/webhooks/list': { params: {}, answer: Webhook[] },

@@ -7,11 +7,10 @@ import { el, timeEl } from './shared.js';
 /** @import { EventName, WebhookState } from './shared.js' */
 
 /**
- * In the order the webhook form lists them; `reaction` is accepted but never sent.
+ * In the order the webhook form lists them.
  * @type {readonly EventName[]}
  */
 export const EVENTS = ['follow', 'followed', 'unfollow', 'note', 'reply', 'renote', 'mention', 'reaction'];
-export const SENDABLE_EVENTS = EVENTS.filter((e) => e !== 'reaction');
 
 /** @typedef {'ok' | 'fail' | 'paused'} StatusKind */
 

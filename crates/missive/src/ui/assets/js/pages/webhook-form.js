@@ -3,7 +3,7 @@
 // (/settings/webhook/edit/<id>: also Active, the last status, "Send test" and Delete).
 
 import { $, api, el, flash, requireSignIn, run, showStatus, start, timeEl } from '../shared.js';
-import { EVENTS, SENDABLE_EVENTS, statusCell, webhookStatus } from '../webhook.js';
+import { EVENTS, statusCell, webhookStatus } from '../webhook.js';
 
 /** @import { EventName, Webhook } from '../shared.js' */
 
@@ -48,7 +48,7 @@ async function pageWebhookForm(webhookId) {
   if (webhookId == null) {
     $('webhook-form-title').textContent = 'New webhook';
     $('webhook-save').textContent = 'Create';
-    for (const event of SENDABLE_EVENTS) checkbox(event).checked = true;
+    for (const event of EVENTS) checkbox(event).checked = true;
     form.hidden = false;
     form.addEventListener('submit', (event) => {
       event.preventDefault();
