@@ -3,13 +3,14 @@
 //! One `Store` type serves SQLite and PostgreSQL through sqlx's `Any` driver. The SQL is
 //! portable except where a `Dialect` says otherwise (row locking, notifications).
 //! Every action that causes webhook deliveries writes the action and its deliveries in
-//! one transaction (DESIGN invariant 1): see `Outbox`.
+//! one transaction (ARCHITECTURE.md invariant 1): see `Outbox`.
 
 mod codec;
 mod deliveries;
 mod error;
 mod follows;
 mod listener;
+mod migrations;
 mod notes;
 mod outbox;
 pub mod testing;
@@ -157,7 +158,10 @@ impl Store {
     /// Applies pending migrations. On PostgreSQL sqlx holds an advisory lock meanwhile,
     /// so several nodes starting at once migrate safely one after the other.
     pub async fn migrate(&self) -> Result<()> {
-        sqlx::migrate!("./migrations").run(&self.write).await?;
+        sqlx::migrate::Migrator::new(migrations::Embedded)
+            .await?
+            .run(&self.write)
+            .await?;
         self.fill_webhook_hosts().await?;
         Ok(())
     }

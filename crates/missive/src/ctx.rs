@@ -16,7 +16,7 @@ pub struct Ctx {
     pub store: Store,
     pub config: Config,
     pub ids: IdGenerator,
-    /// Woken after a transaction that created deliveries commits (DESIGN invariant 4).
+    /// Woken after a transaction that created deliveries commits (ARCHITECTURE.md invariant 4).
     pub deliveries_committed: Arc<Notify>,
     /// The one outbound client: address-checked, no redirects, capped reads.
     pub client: DeliveryClient,

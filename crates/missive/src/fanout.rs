@@ -2,7 +2,7 @@
 //!
 //! The emission rules (who receives what) are in `missive_core::emission`; this module
 //! finds each recipient's active webhooks subscribed to the event, asks the caller for
-//! each distinct body once (DESIGN invariant 7: a body is serialized once per event and
+//! each distinct body once (ARCHITECTURE.md invariant 7: a body is serialized once per event and
 //! recipient and shared by that recipient's webhooks), and builds the `Outbox`.
 
 use std::collections::HashMap;
