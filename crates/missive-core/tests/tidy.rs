@@ -8,6 +8,8 @@
 //!   path in the repository ends with it (`worker/mod.rs`, `BENCHMARKS.md`). Misskey's
 //!   sources are `.ts` files and are not checked, so comments may name them.
 //! - Invariants are cited as `ARCHITECTURE.md invariant N`, with N in its list.
+//! - Doc comments hold no code examples: doctests are switched off, as they would only
+//!   cost CI time, so an example would never run.
 //!
 //! It lives in missive-core's tests because that crate is the cheapest to build.
 
@@ -81,6 +83,24 @@ fn dependencies_stay_within_their_crates() {
         }
     }
     assert!(offenders.is_empty(), "{offenders:#?}");
+}
+
+#[test]
+fn doc_comments_have_no_examples() {
+    let mut offenders = Vec::new();
+    for file in rust_files() {
+        for (line, comment) in split(&file.text).comments {
+            let doc = comment.starts_with("///") || comment.starts_with("//!");
+            if doc && comment.contains("```") {
+                offenders.push(format!("{}:{line}", file.path));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "doc examples are never run (`doctest = false` in the crates' [lib]): \
+         write the example as a unit test: {offenders:#?}"
+    );
 }
 
 #[test]
