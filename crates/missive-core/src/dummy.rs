@@ -1,8 +1,8 @@
 //! The dummy bodies `i/webhooks/test` sends, shaped like Misskey's `WebhookTestService`.
 //!
 //! Misskey builds these by hand rather than through its packers, so their keys and order
-//! differ from real packing (`misskey-webhooks.md` §8.1): they are written out here key by
-//! key, in the order a Misskey 2025.9.0 sends them.
+//! differ from real packing: they are written out here key by key, in the order a
+//! Misskey 2025.9.0 sends them (as captured on the wire).
 
 use serde_json::{Value, json};
 

@@ -1,4 +1,4 @@
-//! Who receives which event for an action (`misskey-webhooks.md` §7).
+//! Who receives which event for an action, as Misskey's note and follow services decide.
 //!
 //! Pure functions from an action to `(event, recipient, body)` triples. The caller
 //! finds the recipients' active webhooks subscribed to each event and packs the bodies.

@@ -9,7 +9,7 @@
 //! grammar: it walks the text with the same rules, in the same order of precedence, with the same
 //! nesting limit, but builds no tree and only records mentions.
 //!
-//! The `mention` rule itself (misskey-api.md §5.2):
+//! The `mention` rule itself (mfm-js 0.25's `mention` parser):
 //!
 //! * `@`, then `[a-z0-9_.-]+` as the username, then optionally `@` and `[a-z0-9_.-]+` as the host,
 //!   matched greedily and case-insensitively over ASCII only;
@@ -892,7 +892,7 @@ mod tests {
     );
 
     const CASES: &[Case] = &[
-        // The edge-case table of misskey-api.md §5.2.
+        // The edge cases of mfm-js 0.25's `mention` parser.
         ("@alice hi", &[("alice", None)]),
         ("hi @alice@example.com!", &[("alice", Some("example.com"))]),
         ("mail foo@bar.com", &[]),

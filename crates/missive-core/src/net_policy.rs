@@ -1,4 +1,4 @@
-//! Which addresses a delivery may dial (DESIGN invariant 6).
+//! Which addresses a delivery may dial (ARCHITECTURE.md invariant 6).
 //!
 //! Only public unicast addresses are allowed, unless the address lies inside one of
 //! the operator's allowed private networks. The check is meant to run on the

@@ -2,7 +2,7 @@
 //! built by hand from domain records.
 //!
 //! These types are a wire contract: their keys, types and presence follow what Misskey
-//! emits for local users (`misskey-api.md` §3), and tests validate them against
+//! emits for local users (its `models/json-schema/*.ts`), and tests validate them against
 //! Misskey's JSON schemas. Field order follows Misskey's packers.
 
 use std::collections::{HashMap, HashSet};
@@ -139,7 +139,7 @@ pub struct UserDetailedNotMe {
 
 impl UserDetailedNotMe {
     /// Adds what a moderator viewer sees (`moderationNote`, `twoFactorEnabled`,
-    /// `usePasswordLessLogin`, `securityKeys`; misskey-api.md §3.2).
+    /// `usePasswordLessLogin`, `securityKeys`; schema `UserDetailedNotMeOnly`).
     pub fn seen_by_moderator(mut self, viewer_is_moderator: bool) -> UserDetailedNotMe {
         if viewer_is_moderator {
             self.moderator = Some(ModeratorBlock::EMPTY);

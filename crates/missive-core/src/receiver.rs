@@ -1,4 +1,4 @@
-//! What counts as one receiver for fairness (DESIGN invariant 5): the host and port a
+//! What counts as one receiver for fairness (ARCHITECTURE.md invariant 5): the host and port a
 //! webhook's URL points at. Webhooks of different users that post to the same service
 //! share its key, so the per-host concurrency cap holds over all of them.
 

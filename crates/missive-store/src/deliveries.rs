@@ -3,7 +3,7 @@
 //! A pending delivery (state 0) becomes claimable when `due_at <= now`. Claiming sets
 //! `due_at` to the end of the lease and a fresh `lease_token`, so a worker that dies
 //! mid-send leaves a delivery that becomes due again when the lease runs out
-//! (DESIGN invariants 2 and 3). Outcomes are written only by the lease holder.
+//! (ARCHITECTURE.md invariants 2 and 3). Outcomes are written only by the lease holder.
 
 use std::collections::BTreeMap;
 

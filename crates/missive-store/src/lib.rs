@@ -3,7 +3,7 @@
 //! One `Store` type serves SQLite and PostgreSQL through sqlx's `Any` driver. The SQL is
 //! portable except where a `Dialect` says otherwise (row locking, notifications).
 //! Every action that causes webhook deliveries writes the action and its deliveries in
-//! one transaction (invariant 1), and its commit wakes the delivery workers (invariant 4):
+//! one transaction (ARCHITECTURE.md invariant 1), and its commit wakes the delivery workers (ARCHITECTURE.md invariant 4):
 //! see `Outbox` and `Store::commit`.
 
 mod codec;
@@ -11,6 +11,7 @@ mod deliveries;
 mod error;
 mod follows;
 mod listener;
+mod migrations;
 mod notes;
 mod outbox;
 mod reactions;
@@ -166,7 +167,10 @@ impl Store {
     /// Applies pending migrations. On PostgreSQL sqlx holds an advisory lock meanwhile,
     /// so several nodes starting at once migrate safely one after the other.
     pub async fn migrate(&self) -> Result<()> {
-        sqlx::migrate!("./migrations").run(&self.write).await?;
+        sqlx::migrate::Migrator::new(migrations::Embedded)
+            .await?
+            .run(&self.write)
+            .await?;
         self.fill_webhook_hosts().await?;
         Ok(())
     }

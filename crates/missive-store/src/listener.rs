@@ -3,7 +3,7 @@
 //! On PostgreSQL every transaction that writes an outbox also sends
 //! `NOTIFY missive_deliveries`, which PostgreSQL hands to every listening session when,
 //! and only if, that transaction commits. Each node listens, so a delivery created
-//! through one node is sent at once by whichever node is free (DESIGN invariant 4).
+//! through one node is sent at once by whichever node is free (ARCHITECTURE.md invariant 4).
 //! Notifications are only a hint: they carry nothing, may be lost while a connection is
 //! down, and polling stays the fallback.
 

@@ -2,7 +2,7 @@
 //!
 //! The emission rules (who receives what) are in `missive_core::emission`; `outbox` finds
 //! each recipient's active webhooks subscribed to the event, has the action pack each
-//! distinct body once (invariant 7: a body is serialized once per event and recipient
+//! distinct body once (ARCHITECTURE.md invariant 7: a body is serialized once per event and recipient
 //! and shared by that recipient's webhooks), and builds the `Outbox`. The action's store
 //! write takes the outbox into its transaction and wakes the workers when it commits.
 //! `ReactionThrottle` thins out the `reaction` deliveries of a popular note.

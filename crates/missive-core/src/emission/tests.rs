@@ -1,4 +1,4 @@
-//! The edge-case table of `misskey-webhooks.md` §7.5, as data.
+//! Misskey's edge cases of who receives which event, as data.
 
 use super::*;
 use crate::model::Visibility;

@@ -380,7 +380,8 @@ mod tests {
         }
     }
 
-    /// `specifier` (`./x.js`, `../x.js`) resolved against the module at `from`.
+    /// A relative `specifier` (one starting with `./` or `../`) resolved against the
+    /// module at `from`.
     fn resolve(from: &str, specifier: &str) -> String {
         let mut parts: Vec<&str> = from.split('/').collect();
         parts.pop();

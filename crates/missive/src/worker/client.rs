@@ -1,6 +1,6 @@
 //! The outbound HTTP client, the only code that makes requests to receivers.
 //!
-//! Every address it dials is checked against the network policy (DESIGN invariant 6):
+//! Every address it dials is checked against the network policy (ARCHITECTURE.md invariant 6):
 //! hostnames through a resolver that drops forbidden addresses, so the check is on
 //! what is actually dialled and DNS rebinding cannot slip past it; IP literals before
 //! the request. Redirects are not followed, response bodies are read up to a small cap,

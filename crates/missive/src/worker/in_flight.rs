@@ -1,5 +1,5 @@
 //! The deliveries in flight per webhook and per receiving host, and the caps on them
-//! (DESIGN invariant 5), shared by the dispatcher and the send tasks.
+//! (ARCHITECTURE.md invariant 5), shared by the dispatcher and the send tasks.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

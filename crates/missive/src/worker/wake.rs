@@ -2,7 +2,7 @@
 //!
 //! Deliveries committed through another node reach this node's dispatcher through the
 //! store's listener (`LISTEN missive_deliveries`), so whichever node is free sends them at
-//! once (DESIGN invariant 4) instead of at its next poll. On SQLite there is no listener:
+//! once (ARCHITECTURE.md invariant 4) instead of at its next poll. On SQLite there is no listener:
 //! one process owns the database and the in-process wake-up already covers every commit.
 
 use std::sync::Arc;

@@ -1,5 +1,5 @@
 //! Accounts: `signup`, `signin-flow`, `admin/accounts/create` and `i`
-//! (misskey-api.md §3.3, §3.6 and §4.3).
+//! (the packed `MeDetailed`, what a fresh account holds, and tokens).
 
 use serde_json::{Value, json};
 

@@ -1,4 +1,4 @@
-//! Who receives which event: the emission table of `misskey-webhooks.md` §7.5, case by
+//! Who receives which event: Misskey's edge cases of who receives what, case by
 //! case, with real deliveries to one receiver path per user.
 
 use std::time::Duration;

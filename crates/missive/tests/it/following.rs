@@ -1,4 +1,4 @@
-//! `following/create` and `following/delete` (misskey-api.md §4.1, e2e `endpoints.ts`).
+//! `following/create` and `following/delete` (as Misskey's e2e `endpoints.ts` tests them).
 
 use serde_json::{Value, json};
 

@@ -1,5 +1,5 @@
-//! `notes/create`, `notes/show` and `notes/delete` (misskey-api.md §1.5, §3.4, §3.5,
-//! §4.1, §4.2 and §5; e2e `note.ts`, `endpoints.ts` and `api-visibility.ts`).
+//! `notes/create`, `notes/show` and `notes/delete` (Misskey's parameter checks, packed notes,
+//! hiding rules and mentions; e2e `note.ts`, `endpoints.ts` and `api-visibility.ts`).
 
 use serde_json::{Value, json};
 

@@ -1,4 +1,4 @@
-//! `users/show` (misskey-api.md §3.1–3.3 and §4.1).
+//! `users/show` (Misskey's `UserLite`, `UserDetailedNotMe` and `MeDetailed` shapes).
 
 use serde_json::{Value, json};
 
@@ -308,7 +308,7 @@ async fn counts_follow_follows_and_notes() {
 
 #[tokio::test]
 async fn moderators_see_the_moderation_note_and_security_summary() {
-    // misskey-api.md §3.2: `moderationNote` only for moderators; `twoFactorEnabled`,
+    // `UserDetailedNotMeOnly`: `moderationNote` only for moderators; `twoFactorEnabled`,
     // `usePasswordLessLogin` and `securityKeys` for the user themselves and moderators.
     let app = TestApp::spawn().await;
     let (admin_id, admin) = app.signup("admin").await;
