@@ -41,6 +41,9 @@ pub struct Target {
     pub active: bool,
     /// The receiving host (`missive_core::receiver::host_key` of `url`).
     pub host: String,
+    /// The secret before the latest change, while its grace period lasts: deliveries
+    /// are signed with both (secret rotation).
+    pub previous_secret: Option<String>,
 }
 
 /// What a dispatcher leaves unclaimed: the webhooks and the receiving hosts (see
@@ -231,6 +234,8 @@ impl Store {
              (SELECT secret FROM webhooks WHERE webhooks.id = deliveries.webhook_id) AS secret, \
              (SELECT active FROM webhooks WHERE webhooks.id = deliveries.webhook_id) AS active, \
              (SELECT host FROM webhooks WHERE webhooks.id = deliveries.webhook_id) AS host, \
+             (SELECT CASE WHEN previous_secret_until > $3 AND previous_secret <> '' THEN previous_secret END \
+              FROM webhooks WHERE webhooks.id = deliveries.webhook_id) AS previous_secret, \
              (SELECT body FROM payloads WHERE payloads.id = deliveries.payload_id) AS body"
         );
         let query = sqlx::query(&sql)
@@ -248,6 +253,7 @@ impl Store {
                     secret: get::<Option<String>>(row, "secret")?.unwrap_or_default(),
                     active: get::<Option<i64>>(row, "active")?.unwrap_or(0) != 0,
                     host: get::<Option<String>>(row, "host")?.unwrap_or_default(),
+                    previous_secret: get(row, "previous_secret")?,
                 }),
                 // The webhook was deleted.
                 None => None,
@@ -348,6 +354,8 @@ impl Store {
             }
             query.execute(&mut *tx).await?;
         }
+        // Endpoint health, in the same transaction (see `health.rs`).
+        self.record_health(&mut tx, finished).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -401,7 +409,7 @@ impl Store {
 const FINISH_ROWS: usize = 32;
 
 /// `($1, …, $width), ($width+1, …), …` for `rows` rows of a `VALUES` list.
-fn value_rows(rows: usize, width: usize) -> String {
+pub(crate) fn value_rows(rows: usize, width: usize) -> String {
     let mut out = String::with_capacity(rows * width * 5);
     for r in 0..rows {
         out.push_str(if r == 0 { "(" } else { ", (" });
