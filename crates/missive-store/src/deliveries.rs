@@ -5,7 +5,7 @@
 //! mid-send leaves a delivery that becomes due again when the lease runs out
 //! (DESIGN invariants 2 and 3). Outcomes are written only by the lease holder.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::codec::{IDS_PER_STATEMENT, get, placeholders};
 use crate::outbox::chunk_sizes;
@@ -295,6 +295,7 @@ impl Store {
         }
         let mut ordered: Vec<&Finished> = finished.iter().collect();
         ordered.sort_by(|a, b| a.delivery_id.cmp(&b.delivery_id));
+        let mut recorded: HashSet<String> = HashSet::new();
         let mut tx = self.begin_write().await?;
         // One multi-row statement per chunk rather than one per row: a statement per
         // outcome made the round trips to the database the cost of a delivery. On
@@ -332,7 +333,8 @@ impl Store {
                  finished_at = v.column5, lease_token = NULL, attempts = deliveries.attempts + v.column6, \
                  last_status = COALESCE(v.column7, deliveries.last_status) \
                  FROM (VALUES {}) AS v \
-                 WHERE deliveries.id = v.column1 AND deliveries.lease_token = v.column2 AND deliveries.state = 0",
+                 WHERE deliveries.id = v.column1 AND deliveries.lease_token = v.column2 AND deliveries.state = 0 \
+                 RETURNING deliveries.id AS id",
                 value_rows(chunk.len(), 7)
             );
             let mut query = sqlx::query(&sql);
@@ -352,10 +354,13 @@ impl Store {
                     .bind(i64::from(f.attempted))
                     .bind(f.attempted.then_some(f.status));
             }
-            query.execute(&mut *tx).await?;
+            // Health counts only the outcomes recorded here, not those of lost leases.
+            for row in query.fetch_all(&mut *tx).await? {
+                recorded.insert(get(&row, "id")?);
+            }
         }
         // Endpoint health, in the same transaction (see `health.rs`).
-        self.record_health(&mut tx, finished).await?;
+        self.record_health(&mut tx, finished, &recorded).await?;
         tx.commit().await?;
         Ok(())
     }

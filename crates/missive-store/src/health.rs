@@ -6,7 +6,7 @@
 //! one more statement per batch that ended deliveries, and two for each webhook switched
 //! off (rare), so health costs no extra commit.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use missive_core::health::{DisabledReason, FailureRun, HealthPolicy, is_gone};
 
@@ -28,12 +28,18 @@ struct RunChange {
 }
 
 /// The runs' changes per webhook (in id order, the lock order) from the deliveries that
-/// ended in this batch; retries and cancellations change nothing.
-fn run_changes(finished: &[Finished]) -> BTreeMap<&str, RunChange> {
+/// ended in this batch and were `recorded` (not outcomes of a lost lease); retries and
+/// cancellations change nothing.
+fn run_changes<'a>(
+    finished: &'a [Finished],
+    recorded: &HashSet<String>,
+) -> BTreeMap<&'a str, RunChange> {
     let mut ended: Vec<&Finished> = finished
         .iter()
         .filter(|f| {
-            f.attempted && matches!(f.state, FinishedState::Succeeded | FinishedState::Failed)
+            f.attempted
+                && matches!(f.state, FinishedState::Succeeded | FinishedState::Failed)
+                && recorded.contains(&f.delivery_id)
         })
         .collect();
     ended.sort_by_key(|f| f.at_ms);
@@ -65,8 +71,9 @@ impl Store {
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         finished: &[Finished],
+        recorded: &HashSet<String>,
     ) -> Result<()> {
-        let changes: Vec<(&str, RunChange)> = run_changes(finished).into_iter().collect();
+        let changes: Vec<(&str, RunChange)> = run_changes(finished, recorded).into_iter().collect();
         let mut to_disable: Vec<(&str, DisabledReason, i64)> = Vec::new();
         let mut rest = &changes[..];
         for size in chunk_sizes(rest.len(), HEALTH_ROWS) {
@@ -143,7 +150,7 @@ mod tests {
 
     fn ended(webhook: &str, at_ms: i64, state: FinishedState, status: i64) -> Finished {
         Finished {
-            delivery_id: format!("d{at_ms}"),
+            delivery_id: format!("{webhook}{at_ms}"),
             lease_token: "t".to_owned(),
             webhook_id: webhook.to_owned(),
             state,
@@ -163,7 +170,12 @@ mod tests {
             ended("c", 5, FinishedState::Failed, 410),
             ended("c", 4, FinishedState::Failed, 1),
         ];
-        let changes = run_changes(&batch);
+        let all: HashSet<String> = batch.iter().map(|f| f.delivery_id.clone()).collect();
+        let changes = run_changes(&batch, &all);
+        assert!(
+            run_changes(&batch, &HashSet::new()).is_empty(),
+            "lost leases count for nothing"
+        );
         assert_eq!(
             changes.get("a"),
             Some(&RunChange {
