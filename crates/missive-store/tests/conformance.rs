@@ -2309,7 +2309,7 @@ async fn health_failures_switch_off_once_they_span_the_window(db: Db) {
             .iter()
             .map(|d| d.webhook_id.clone())
             .collect::<Vec<_>>(),
-        [other.id.clone()],
+        std::slice::from_ref(&other.id),
         "switching off cancelled the pending delivery"
     );
     assert!(reload_webhook(s, &other).await.active);
