@@ -2,13 +2,14 @@
 //!
 //! Ids, users, notes, follows, webhooks, event types, who receives which event,
 //! packing into Misskey's JSON shapes, mention extraction, the retry policy,
-//! the outbound network policy, rate-limit buckets, reactions, the reaction throttle and what counts as one receiving
-//! host live here.
+//! endpoint health, `Retry-After`, the outbound network policy, rate-limit buckets,
+//! reactions, the reaction throttle and what counts as one receiving host live here.
 //! Nothing here does IO: no tokio, no SQL, no HTTP. Time is passed in.
 
 pub mod dummy;
 pub mod emission;
 pub mod event;
+pub mod health;
 pub mod id;
 pub mod mention;
 pub mod model;
@@ -20,6 +21,7 @@ pub mod reaction;
 pub mod receiver;
 pub mod redact;
 pub mod retry;
+pub mod retry_after;
 pub mod signing;
 pub mod throttle;
 pub mod time;

@@ -113,6 +113,11 @@ pub struct Webhook {
     pub active: bool,
     pub latest_sent_at_ms: Option<i64>,
     pub latest_status: Option<i64>,
+    /// Deliveries that failed in a row, none succeeding since (`consecutiveFailures`).
+    pub consecutive_failures: i64,
+    /// Why it was switched off automatically (`health::DisabledReason::as_str`), if it was.
+    pub disabled_reason: Option<String>,
+    pub disabled_at_ms: Option<i64>,
 }
 
 impl Webhook {

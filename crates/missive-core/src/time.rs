@@ -27,6 +27,26 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Parses a duration setting: a whole number and a unit (`ms`, `s`, `m`, `h`, `d`),
+/// such as `24h` or `500ms`, into milliseconds.
+pub fn parse_duration_ms(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let expected =
+        || format!("{s:?} is not a duration: expected a number and a unit such as 30s, 10m or 24h");
+    let unit_at = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(expected)?;
+    let (count, unit) = s.split_at(unit_at);
+    let count: u64 = count.parse().map_err(|_| expected())?;
+    let unit_ms: u64 = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(expected()),
+    };
+    count.checked_mul(unit_ms).ok_or_else(expected)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,6 +62,24 @@ mod tests {
         ];
         for (ms, want) in cases {
             assert_eq!(iso8601_ms(ms), want);
+        }
+    }
+
+    #[test]
+    fn durations_parse_with_their_unit() {
+        let cases = [
+            ("24h", Ok(86_400_000)),
+            ("500ms", Ok(500)),
+            ("90s", Ok(90_000)),
+            ("10m", Ok(600_000)),
+            ("2d", Ok(172_800_000)),
+            ("0s", Ok(0)),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_duration_ms(text), expected, "{text}");
+        }
+        for bad in ["", "24", "h", "1.5h", "-1h", "3 weeks"] {
+            assert!(parse_duration_ms(bad).is_err(), "{bad}");
         }
     }
 }

@@ -5,7 +5,7 @@
 //! mid-send leaves a delivery that becomes due again when the lease runs out
 //! (ARCHITECTURE.md invariants 2 and 3). Outcomes are written only by the lease holder.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::codec::{IDS_PER_STATEMENT, get, placeholders};
 use crate::outbox::chunk_sizes;
@@ -41,6 +41,9 @@ pub struct Target {
     pub active: bool,
     /// The receiving host (`missive_core::receiver::host_key` of `url`).
     pub host: String,
+    /// The secret before the latest change, while its grace period lasts: deliveries
+    /// are signed with both (secret rotation).
+    pub previous_secret: Option<String>,
 }
 
 /// What a dispatcher leaves unclaimed: the webhooks and the receiving hosts (see
@@ -231,6 +234,8 @@ impl Store {
              (SELECT secret FROM webhooks WHERE webhooks.id = deliveries.webhook_id) AS secret, \
              (SELECT active FROM webhooks WHERE webhooks.id = deliveries.webhook_id) AS active, \
              (SELECT host FROM webhooks WHERE webhooks.id = deliveries.webhook_id) AS host, \
+             (SELECT CASE WHEN previous_secret_until > $3 AND previous_secret <> '' THEN previous_secret END \
+              FROM webhooks WHERE webhooks.id = deliveries.webhook_id) AS previous_secret, \
              (SELECT body FROM payloads WHERE payloads.id = deliveries.payload_id) AS body"
         );
         let query = sqlx::query(&sql)
@@ -248,6 +253,7 @@ impl Store {
                     secret: get::<Option<String>>(row, "secret")?.unwrap_or_default(),
                     active: get::<Option<i64>>(row, "active")?.unwrap_or(0) != 0,
                     host: get::<Option<String>>(row, "host")?.unwrap_or_default(),
+                    previous_secret: get(row, "previous_secret")?,
                 }),
                 // The webhook was deleted.
                 None => None,
@@ -289,6 +295,7 @@ impl Store {
         }
         let mut ordered: Vec<&Finished> = finished.iter().collect();
         ordered.sort_by(|a, b| a.delivery_id.cmp(&b.delivery_id));
+        let mut recorded: HashSet<String> = HashSet::new();
         let mut tx = self.begin_write().await?;
         // One multi-row statement per chunk rather than one per row: a statement per
         // outcome made the round trips to the database the cost of a delivery. On
@@ -326,7 +333,8 @@ impl Store {
                  finished_at = v.column5, lease_token = NULL, attempts = deliveries.attempts + v.column6, \
                  last_status = COALESCE(v.column7, deliveries.last_status) \
                  FROM (VALUES {}) AS v \
-                 WHERE deliveries.id = v.column1 AND deliveries.lease_token = v.column2 AND deliveries.state = 0",
+                 WHERE deliveries.id = v.column1 AND deliveries.lease_token = v.column2 AND deliveries.state = 0 \
+                 RETURNING deliveries.id AS id",
                 value_rows(chunk.len(), 7)
             );
             let mut query = sqlx::query(&sql);
@@ -346,8 +354,13 @@ impl Store {
                     .bind(i64::from(f.attempted))
                     .bind(f.attempted.then_some(f.status));
             }
-            query.execute(&mut *tx).await?;
+            // Health counts only the outcomes recorded here, not those of lost leases.
+            for row in query.fetch_all(&mut *tx).await? {
+                recorded.insert(get(&row, "id")?);
+            }
         }
+        // Endpoint health, in the same transaction (see `health.rs`).
+        self.record_health(&mut tx, finished, &recorded).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -401,7 +414,7 @@ impl Store {
 const FINISH_ROWS: usize = 32;
 
 /// `($1, …, $width), ($width+1, …), …` for `rows` rows of a `VALUES` list.
-fn value_rows(rows: usize, width: usize) -> String {
+pub(crate) fn value_rows(rows: usize, width: usize) -> String {
     let mut out = String::with_capacity(rows * width * 5);
     for r in 0..rows {
         out.push_str(if r == 0 { "(" } else { ", (" });

@@ -10,6 +10,7 @@ mod codec;
 mod deliveries;
 mod error;
 mod follows;
+mod health;
 mod listener;
 mod migrations;
 mod notes;
@@ -26,6 +27,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use missive_core::health::HealthPolicy;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{AnyPool, ConnectOptions, Executor};
@@ -61,6 +63,8 @@ pub struct Store {
     listen_to: Option<ListenTarget>,
     /// Notified after each commit that wrote deliveries through this store or a clone.
     deliveries_committed: Arc<Notify>,
+    /// When the recorder switches failing webhooks off (`with_health_policy`).
+    health: HealthPolicy,
 }
 
 /// PostgreSQL connection options, kept for the listening connection. Its `Debug` shows
@@ -91,6 +95,7 @@ impl Store {
                     dialect,
                     listen_to: None,
                     deliveries_committed: Arc::default(),
+                    health: HealthPolicy::default(),
                 }
             }
             Dialect::Postgres => {
@@ -112,6 +117,7 @@ impl Store {
                     dialect,
                     listen_to: Some(ListenTarget(Arc::new(listen_options))),
                     deliveries_committed: Arc::default(),
+                    health: HealthPolicy::default(),
                 }
             }
         };

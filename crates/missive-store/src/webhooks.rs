@@ -9,8 +9,8 @@ use sqlx::any::AnyRow;
 use crate::codec::{get, get_bool, join_events, split_events};
 use crate::{Dialect, Result, Store};
 
-const WEBHOOK_COLUMNS: &str =
-    "id, user_id, name, events, url, secret, active, latest_sent_at, latest_status";
+const WEBHOOK_COLUMNS: &str = "id, user_id, name, events, url, secret, active, latest_sent_at, latest_status, \
+     consecutive_failures, disabled_reason, disabled_at";
 
 /// A webhook to create; it starts active, with no attempt recorded.
 #[derive(Debug, Clone)]
@@ -31,6 +31,9 @@ pub struct WebhookPatch {
     pub secret: Option<String>,
     pub on: Option<Vec<EventType>>,
     pub active: Option<bool>,
+    /// When `secret` changes the secret, the old one keeps signing deliveries until then
+    /// (secret rotation); `None` drops it at once.
+    pub previous_secret_until: Option<i64>,
 }
 
 /// The administrator's listing: newest first, paged by id.
@@ -54,6 +57,9 @@ fn webhook_from_row(row: &AnyRow) -> Result<Webhook> {
         active: get_bool(row, "active")?,
         latest_sent_at_ms: get(row, "latest_sent_at")?,
         latest_status: get(row, "latest_status")?,
+        consecutive_failures: get(row, "consecutive_failures")?,
+        disabled_reason: get(row, "disabled_reason")?,
+        disabled_at_ms: get(row, "disabled_at")?,
     })
 }
 
@@ -97,6 +103,9 @@ impl Store {
             active: true,
             latest_sent_at_ms: None,
             latest_status: None,
+            consecutive_failures: 0,
+            disabled_reason: None,
+            disabled_at_ms: None,
         }))
     }
 
@@ -134,7 +143,10 @@ impl Store {
 
     /// Applies `patch` to the webhook if `user_id` owns it (any owner when `user_id` is
     /// `None`, for the administrator). Switching a webhook off cancels its pending
-    /// deliveries in the same transaction. Returns the updated webhook, or `None` if not found.
+    /// deliveries in the same transaction; switching it on clears its health (the reason
+    /// it was switched off and its run of failures). A new secret keeps the old one as
+    /// the previous secret until `patch.previous_secret_until`.
+    /// Returns the updated webhook, or `None` if not found.
     pub async fn update_webhook(
         &self,
         id: &str,
@@ -145,7 +157,13 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE webhooks SET name = COALESCE($3, name), url = COALESCE($4, url), secret = COALESCE($5, secret), \
-             events = COALESCE($6, events), active = COALESCE($7, active), host = COALESCE($8, host) \
+             events = COALESCE($6, events), active = COALESCE($7, active), host = COALESCE($8, host), \
+             previous_secret = CASE WHEN $5 IS NOT NULL AND $5 <> secret THEN CASE WHEN $9 IS NULL THEN NULL ELSE secret END ELSE previous_secret END, \
+             previous_secret_until = CASE WHEN $5 IS NOT NULL AND $5 <> secret THEN $9 ELSE previous_secret_until END, \
+             consecutive_failures = CASE WHEN $7 = 1 THEN 0 ELSE consecutive_failures END, \
+             first_failure_at = CASE WHEN $7 = 1 THEN NULL ELSE first_failure_at END, \
+             disabled_reason = CASE WHEN $7 = 1 THEN NULL ELSE disabled_reason END, \
+             disabled_at = CASE WHEN $7 = 1 THEN NULL ELSE disabled_at END \
              WHERE id = $1 AND ($2 IS NULL OR user_id = $2)",
         )
         .bind(id)
@@ -156,6 +174,7 @@ impl Store {
         .bind(patch.on.as_deref().map(join_events))
         .bind(patch.active.map(i64::from))
         .bind(patch.url.as_deref().map(host_key))
+        .bind(patch.previous_secret_until)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -252,7 +271,7 @@ impl Store {
 }
 
 /// Marks the webhook's pending deliveries cancelled (state 3).
-async fn cancel_pending(
+pub(crate) async fn cancel_pending(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     webhook_id: &str,
     now_ms: i64,

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use missive_core::event::EventType;
+use missive_core::health::HealthPolicy;
 use missive_core::model::{Note, User, Visibility, Webhook};
 use missive_core::packed::Relation;
 use missive_core::reaction::Reaction;
@@ -155,6 +156,9 @@ conformance!(
     commits_with_deliveries_wake_this_process,
     lost_connections_are_reported_as_unavailable,
     lookups_of_more_ids_than_one_statement_binds,
+    health_failures_switch_off_once_they_span_the_window,
+    health_gone_switches_off_at_once_and_switching_on_clears,
+    secret_rotation_keeps_the_previous_secret_until_its_deadline,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -1042,6 +1046,9 @@ async fn webhooks_create_respects_the_limit(db: Db) {
             active: true,
             latest_sent_at_ms: None,
             latest_status: None,
+            consecutive_failures: 0,
+            disabled_reason: None,
+            disabled_at_ms: None,
         }
     );
     assert_eq!(
@@ -1163,6 +1170,7 @@ async fn webhooks_update_applies_a_patch(db: Db) {
         secret: Some(String::new()),
         on: Some(vec![EventType::Renote, EventType::Mention]),
         active: Some(false),
+        previous_secret_until: None,
     };
     let updated = s
         .update_webhook(&w.id, Some(&a.id), &all, T)
@@ -1593,6 +1601,7 @@ fn target_of(hook: &Webhook) -> Target {
         secret: hook.secret.clone(),
         active: hook.active,
         host: host_key(&hook.url),
+        previous_secret: None,
     }
 }
 
@@ -2494,4 +2503,201 @@ async fn lookups_of_more_ids_than_one_statement_binds(db: Db) {
         .map(|n| n.id)
         .collect();
     assert_eq!(older, vec![notes[1].clone(), notes[0].clone()]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Endpoint health and secret rotation
+
+/// Claims `hook`'s due deliveries at `at` and records each as `state` with `status`.
+async fn end_all(s: &Store, hook: &Webhook, at: i64, state: FinishedState, status: i64) {
+    let claimed: Vec<ClaimedDelivery> = claim(s, at, 100, &[], &next_id())
+        .await
+        .into_iter()
+        .filter(|d| d.webhook_id == hook.id)
+        .collect();
+    assert!(!claimed.is_empty(), "nothing due for {} at {at}", hook.id);
+    let done: Vec<Finished> = claimed
+        .iter()
+        .map(|d| finished(d, state, Some(status), at))
+        .collect();
+    s.finish_deliveries(&done).await.unwrap();
+}
+
+async fn reload_webhook(s: &Store, hook: &Webhook) -> Webhook {
+    s.webhook_by_id(&hook.id).await.unwrap().unwrap()
+}
+
+async fn health_failures_switch_off_once_they_span_the_window(db: Db) {
+    let s = &db.store.clone().with_health_policy(HealthPolicy {
+        disable_after_failures: 3,
+        disable_after_ms: 1000,
+    });
+    let a = user(s, "a").await;
+    let w = webhook(s, &a).await;
+    let other = webhook(s, &a).await;
+
+    // Two failures, then a success: the run starts over.
+    queue(s, &a, &[&w], T).await;
+    end_all(s, &w, T, FinishedState::Failed, 500).await;
+    queue(s, &a, &[&w], T + 10).await;
+    end_all(s, &w, T + 10, FinishedState::Failed, 1).await;
+    assert_eq!(reload_webhook(s, &w).await.consecutive_failures, 2);
+    // Retries and cancellations are no ended delivery: they change nothing.
+    queue(s, &a, &[&w], T + 20).await;
+    end_all(s, &w, T + 20, FinishedState::RetryAt(T + 50), 503).await;
+    assert_eq!(reload_webhook(s, &w).await.consecutive_failures, 2);
+    end_all(s, &w, T + 50, FinishedState::Succeeded, 200).await;
+    assert_eq!(reload_webhook(s, &w).await.consecutive_failures, 0);
+
+    // Three failures within the window: counted, not switched off.
+    for at in [T + 100, T + 200, T + 300] {
+        queue(s, &a, &[&w], at).await;
+        end_all(s, &w, at, FinishedState::Failed, 500).await;
+    }
+    let still = reload_webhook(s, &w).await;
+    assert_eq!((still.active, still.consecutive_failures), (true, 3));
+    assert_eq!(still.disabled_reason, None);
+
+    // A pending delivery (and another webhook's) when the run reaches the window.
+    queue(s, &a, &[&w, &other], T + 5000).await;
+    queue(s, &a, &[&w], T + 1100).await;
+    end_all(s, &w, T + 1100, FinishedState::Failed, 404).await;
+    let off = reload_webhook(s, &w).await;
+    assert!(!off.active);
+    assert_eq!(off.consecutive_failures, 4);
+    assert_eq!(off.disabled_reason.as_deref(), Some("failing"));
+    assert_eq!(off.disabled_at_ms, Some(T + 1100));
+    let claimed = claim(s, T + 5000, 10, &[], "late").await;
+    assert_eq!(
+        claimed
+            .iter()
+            .map(|d| d.webhook_id.clone())
+            .collect::<Vec<_>>(),
+        std::slice::from_ref(&other.id),
+        "switching off cancelled the pending delivery"
+    );
+    assert!(reload_webhook(s, &other).await.active);
+}
+
+async fn health_gone_switches_off_at_once_and_switching_on_clears(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let w = webhook(s, &a).await;
+    queue(s, &a, &[&w], T).await;
+    queue(s, &a, &[&w], T + 100).await;
+    end_all(s, &w, T, FinishedState::Failed, 410).await;
+    let gone = reload_webhook(s, &w).await;
+    assert!(!gone.active);
+    assert_eq!(gone.disabled_reason.as_deref(), Some("gone"));
+    assert_eq!(gone.disabled_at_ms, Some(T));
+    assert_eq!(gone.consecutive_failures, 1);
+    assert!(claim(s, T + 100, 10, &[], "t").await.is_empty());
+
+    // Switching off by hand keeps the reason; switching on clears it and the count.
+    let off = WebhookPatch {
+        active: Some(false),
+        ..WebhookPatch::default()
+    };
+    let still = s
+        .update_webhook(&w.id, None, &off, T + 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(still.disabled_reason.as_deref(), Some("gone"));
+    let on = WebhookPatch {
+        active: Some(true),
+        ..WebhookPatch::default()
+    };
+    let back = s
+        .update_webhook(&w.id, Some(&a.id), &on, T + 2)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(back.active);
+    assert_eq!(back.disabled_reason, None);
+    assert_eq!(back.disabled_at_ms, None);
+    assert_eq!(back.consecutive_failures, 0);
+    // The run starts from nothing: one failure is one.
+    queue(s, &a, &[&w], T + 200).await;
+    end_all(s, &w, T + 200, FinishedState::Failed, 500).await;
+    let after = reload_webhook(s, &w).await;
+    assert_eq!((after.active, after.consecutive_failures), (true, 1));
+}
+
+/// The secrets a delivery of `w` queued and claimed at `at` is signed with.
+async fn secrets_at(s: &Store, a: &User, w: &Webhook, at: i64) -> (String, Option<String>) {
+    queue(s, a, &[w], at).await;
+    let claimed = claim(s, at, 10, &[], &next_id()).await;
+    assert_eq!(claimed.len(), 1);
+    let done = finished(&claimed[0], FinishedState::Succeeded, Some(200), at);
+    s.finish_deliveries(&[done]).await.unwrap();
+    let target = claimed[0].target.clone().unwrap();
+    (target.secret, target.previous_secret)
+}
+
+async fn secret_rotation_keeps_the_previous_secret_until_its_deadline(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let w = webhook(s, &a).await;
+    let old = w.secret.clone();
+    let rotate = |secret: &str, until: Option<i64>| WebhookPatch {
+        secret: Some(secret.to_owned()),
+        previous_secret_until: until,
+        ..WebhookPatch::default()
+    };
+    assert_eq!(secrets_at(s, &a, &w, T).await, (old.clone(), None));
+
+    s.update_webhook(&w.id, Some(&a.id), &rotate("new", Some(T + 1000)), T)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        secrets_at(s, &a, &w, T + 10).await,
+        ("new".to_owned(), Some(old.clone()))
+    );
+    // The same secret again is no rotation: the previous one and its deadline stay.
+    s.update_webhook(&w.id, Some(&a.id), &rotate("new", Some(T + 5000)), T + 20)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        secrets_at(s, &a, &w, T + 999).await,
+        ("new".to_owned(), Some(old.clone()))
+    );
+    assert_eq!(
+        secrets_at(s, &a, &w, T + 1000).await,
+        ("new".to_owned(), None)
+    );
+
+    // A rotation without a grace period drops the previous secret at once, and an
+    // empty previous secret (there was none) is never offered.
+    s.update_webhook(&w.id, Some(&a.id), &rotate("", Some(T + 9000)), T + 2000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        secrets_at(s, &a, &w, T + 2001).await,
+        (String::new(), Some("new".to_owned()))
+    );
+    s.update_webhook(
+        &w.id,
+        Some(&a.id),
+        &rotate("newer", Some(T + 9000)),
+        T + 2002,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        secrets_at(s, &a, &w, T + 2003).await,
+        ("newer".to_owned(), None)
+    );
+    s.update_webhook(&w.id, Some(&a.id), &rotate("newest", None), T + 2004)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        secrets_at(s, &a, &w, T + 2005).await,
+        ("newest".to_owned(), None)
+    );
 }

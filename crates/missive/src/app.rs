@@ -49,7 +49,9 @@ pub struct App {
 impl App {
     /// Connects to the database (migrating it), builds the client and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<App> {
-        let store = connect(&config.database_url).await?;
+        let store = connect(&config.database_url)
+            .await?
+            .with_health_policy(config.health);
         if store.dialect() == Dialect::Sqlite {
             // An SQLite file belongs to one process: leases left by a crashed run are dead.
             let released = store.release_all_leases(now_ms()).await?;

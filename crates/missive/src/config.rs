@@ -6,11 +6,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
+use missive_core::health::HealthPolicy;
 use missive_core::net_policy::{Cidr, NetworkPolicy};
 use missive_core::packed::Origin;
 use missive_core::rate_limit::{Rate, RateSetting};
 use missive_core::redact::url_for_logs;
 use missive_core::retry::RetryPolicy;
+use missive_core::time::parse_duration_ms;
 use serde::Deserialize;
 
 /// Every setting as written in the file or the environment, before validation.
@@ -35,6 +37,10 @@ struct RawConfig {
     rate_limit_signin: Option<String>,
     rate_limit_signin_account: Option<String>,
     rate_limit_webhook_test: Option<String>,
+    webhook_disable_after_failures: Option<u32>,
+    webhook_disable_after: Option<String>,
+    retry_after_max: Option<String>,
+    secret_rotation_grace: Option<String>,
 }
 
 /// `allowed_private_networks` may be a TOML list or a comma-separated string.
@@ -117,6 +123,12 @@ pub struct Config {
     /// Proxies whose `X-Forwarded-For` names the client for rate limits.
     pub trusted_proxies: Vec<Cidr>,
     pub rate_limits: RateLimits,
+    /// When a webhook whose deliveries keep failing is switched off.
+    pub health: HealthPolicy,
+    /// The longest wait a `Retry-After` header may ask for.
+    pub retry_after_max_ms: u64,
+    /// How long a replaced secret keeps signing deliveries.
+    pub secret_rotation_grace_ms: i64,
 }
 
 /// Like the derived `Debug`, but the database URL is shown without its credentials, so
@@ -139,6 +151,9 @@ impl std::fmt::Debug for Config {
             .field("signup_open", &self.signup_open)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("rate_limits", &self.rate_limits)
+            .field("health", &self.health)
+            .field("retry_after_max_ms", &self.retry_after_max_ms)
+            .field("secret_rotation_grace_ms", &self.secret_rotation_grace_ms)
             .finish()
     }
 }
@@ -175,6 +190,13 @@ const ENV_KEYS: &[(&str, &str)] = &[
         "rate_limit_signin_account",
     ),
     ("MISSIVE_RATE_LIMIT_WEBHOOK_TEST", "rate_limit_webhook_test"),
+    (
+        "MISSIVE_WEBHOOK_DISABLE_AFTER_FAILURES",
+        "webhook_disable_after_failures",
+    ),
+    ("MISSIVE_WEBHOOK_DISABLE_AFTER", "webhook_disable_after"),
+    ("MISSIVE_RETRY_AFTER_MAX", "retry_after_max"),
+    ("MISSIVE_SECRET_ROTATION_GRACE", "secret_rotation_grace"),
 ];
 
 impl Config {
@@ -217,7 +239,8 @@ fn env_value(key: &str, value: &str) -> anyhow::Result<toml::Value> {
         | "delivery_per_webhook_concurrency"
         | "delivery_per_host_concurrency"
         | "webhook_limit"
-        | "reaction_throttle_ms" => {
+        | "reaction_throttle_ms"
+        | "webhook_disable_after_failures" => {
             toml::Value::Integer(value.trim().parse().context("expected a whole number")?)
         }
         "signup_open" => {
@@ -300,6 +323,23 @@ impl RawConfig {
             anyhow::bail!("delivery_max_attempts must be at least 1");
         }
         let concurrency = self.delivery_concurrency.unwrap_or(256).max(1);
+        let health = HealthPolicy {
+            disable_after_failures: self
+                .webhook_disable_after_failures
+                .unwrap_or(HealthPolicy::default().disable_after_failures),
+            disable_after_ms: duration_ms(
+                "webhook_disable_after",
+                self.webhook_disable_after,
+                "24h",
+            )?
+            .try_into()
+            .context("webhook_disable_after: too long")?,
+        };
+        let retry_after_max_ms = duration_ms("retry_after_max", self.retry_after_max, "1h")?;
+        let secret_rotation_grace_ms: i64 =
+            duration_ms("secret_rotation_grace", self.secret_rotation_grace, "24h")?
+                .try_into()
+                .context("secret_rotation_grace: too long")?;
         Ok(Config {
             listen,
             origin,
@@ -326,6 +366,9 @@ impl RawConfig {
             signup_open: self.signup_open.unwrap_or(true),
             trusted_proxies,
             rate_limits,
+            health,
+            retry_after_max_ms,
+            secret_rotation_grace_ms,
         })
     }
 }
@@ -347,6 +390,11 @@ fn rate(key: &str, value: Option<String>, default: &str) -> anyhow::Result<Optio
     text.parse::<RateSetting>()
         .map(|setting| setting.0)
         .map_err(|reason| anyhow::anyhow!("{key}: {reason}"))
+}
+
+fn duration_ms(key: &str, value: Option<String>, default: &str) -> anyhow::Result<u64> {
+    let text = value.as_deref().unwrap_or(default);
+    parse_duration_ms(text).map_err(|reason| anyhow::anyhow!("{key}: {reason}"))
 }
 
 #[cfg(test)]
@@ -380,6 +428,36 @@ mod tests {
             ),
             (256, 16, 64)
         );
+        assert_eq!(config.health, HealthPolicy::default());
+        assert_eq!(config.health.disable_after_failures, 5);
+        assert_eq!(config.health.disable_after_ms, 86_400_000);
+        assert_eq!(config.retry_after_max_ms, 3_600_000);
+        assert_eq!(config.secret_rotation_grace_ms, 86_400_000);
+    }
+
+    #[test]
+    fn health_retry_after_and_rotation_settings() {
+        let config = Config::load(None, |var| match var {
+            "MISSIVE_WEBHOOK_DISABLE_AFTER_FAILURES" => Some("3".to_owned()),
+            "MISSIVE_WEBHOOK_DISABLE_AFTER" => Some("500ms".to_owned()),
+            "MISSIVE_RETRY_AFTER_MAX" => Some("10m".to_owned()),
+            "MISSIVE_SECRET_ROTATION_GRACE" => Some("2s".to_owned()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(
+            config.health,
+            HealthPolicy {
+                disable_after_failures: 3,
+                disable_after_ms: 500
+            }
+        );
+        assert_eq!(config.retry_after_max_ms, 600_000);
+        assert_eq!(config.secret_rotation_grace_ms, 2_000);
+        let bad = Config::load(None, |var| {
+            (var == "MISSIVE_WEBHOOK_DISABLE_AFTER").then(|| "soon".to_owned())
+        });
+        assert!(format!("{:#}", bad.unwrap_err()).contains("webhook_disable_after"));
     }
 
     #[test]

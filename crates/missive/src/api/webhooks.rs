@@ -25,6 +25,12 @@ pub struct UserWebhook {
     active: bool,
     latest_sent_at: Option<String>,
     latest_status: Option<i64>,
+    /// Beyond Misskey: endpoint health. Deliveries that failed in a row, none succeeding since.
+    consecutive_failures: i64,
+    /// Why missive switched the webhook off by itself (`gone`: the receiver answered
+    /// 410; `failing`: its deliveries kept failing), or `null`.
+    disabled_reason: Option<String>,
+    disabled_at: Option<String>,
 }
 
 impl UserWebhook {
@@ -49,6 +55,9 @@ impl From<Webhook> for UserWebhook {
             active: w.active,
             latest_sent_at: w.latest_sent_at_ms.map(missive_core::time::iso8601_ms),
             latest_status: w.latest_status,
+            consecutive_failures: w.consecutive_failures,
+            disabled_reason: w.disabled_reason,
+            disabled_at: w.disabled_at_ms.map(missive_core::time::iso8601_ms),
         }
     }
 }
@@ -113,6 +122,7 @@ pub async fn update(ctx: &Ctx, call: Call) -> ApiResult {
     let me = &call.user()?.user;
     let p = call.check()?;
     let id = p.required_str("webhookId");
+    let now = now_ms();
     let patch = WebhookPatch {
         name: p.str("name"),
         url: p.str("url"),
@@ -124,10 +134,12 @@ pub async fn update(ctx: &Ctx, call: Call) -> ApiResult {
         },
         on: p.events("on"),
         active: p.bool("active"),
+        // A new secret: the old one keeps signing for the grace period.
+        previous_secret_until: Some(now.saturating_add(ctx.config.secret_rotation_grace_ms)),
     };
     match ctx
         .store
-        .update_webhook(&id, Some(&me.id), &patch, now_ms())
+        .update_webhook(&id, Some(&me.id), &patch, now)
         .await?
     {
         Some(_) => Ok(Reply::NoContent),

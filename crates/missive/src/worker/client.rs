@@ -29,7 +29,18 @@ pub struct Request<'a> {
     /// The delivery's `eventId`, also the Standard Webhooks message id.
     pub event_id: &'a str,
     pub secret: &'a str,
+    /// The secret before a change, still in its grace period: the body is signed with
+    /// both, so receivers can switch to the new secret without rejecting anything.
+    pub previous_secret: Option<&'a str>,
     pub body: Bytes,
+}
+
+/// What a receiver answered, as far as the queue cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub outcome: AttemptOutcome,
+    /// The `Retry-After` header, as sent (see `missive_core::retry_after`).
+    pub retry_after: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,24 +75,33 @@ impl DeliveryClient {
 
     /// Sends one request and classifies the answer. Never fails: every problem is an outcome.
     pub async fn post(&self, req: Request<'_>) -> AttemptOutcome {
+        self.send(req).await.outcome
+    }
+
+    /// Sends one request and returns the outcome with what the answer asks of a retry.
+    pub async fn send(&self, req: Request<'_>) -> Answer {
+        let no_response = Answer {
+            outcome: AttemptOutcome::NoResponse,
+            retry_after: None,
+        };
         let Ok(url) = reqwest::Url::parse(req.url) else {
-            return AttemptOutcome::NoResponse;
+            return no_response;
         };
         if !matches!(url.scheme(), "http" | "https") {
-            return AttemptOutcome::NoResponse;
+            return no_response;
         }
         // Hostnames are checked by the resolver; IP literals never reach it.
         let literal = match url.host() {
             Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
             Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
             Some(url::Host::Domain(_)) => None,
-            None => return AttemptOutcome::NoResponse,
+            None => return no_response,
         };
         if let Some(ip) = literal
             && !self.policy.allows(ip)
         {
             tracing::debug!(%ip, "refused to dial a non-public address");
-            return AttemptOutcome::NoResponse;
+            return no_response;
         }
         let mut request = self.http.post(url);
         if !req.secret.is_empty() {
@@ -90,13 +110,22 @@ impl DeliveryClient {
             let timestamp = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64);
+            let mut signatures = signing::signature(req.secret, req.event_id, timestamp, &req.body);
+            if let Some(previous) = req.previous_secret.filter(|p| !p.is_empty()) {
+                // Standard Webhooks allows several space-separated signatures; a receiver
+                // still holding the old secret verifies the second.
+                signatures.push(' ');
+                signatures.push_str(&signing::signature(
+                    previous,
+                    req.event_id,
+                    timestamp,
+                    &req.body,
+                ));
+            }
             request = request
                 .header("webhook-id", req.event_id)
                 .header("webhook-timestamp", timestamp.to_string())
-                .header(
-                    "webhook-signature",
-                    signing::signature(req.secret, req.event_id, timestamp, &req.body),
-                );
+                .header("webhook-signature", signatures);
         }
         let sent = request
             .header("X-Misskey-Host", &self.host)
@@ -109,14 +138,22 @@ impl DeliveryClient {
         match sent {
             Ok(response) => {
                 let status = response.status().as_u16();
+                let retry_after = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
                 drain_capped(response).await;
-                AttemptOutcome::Status(status)
+                Answer {
+                    outcome: AttemptOutcome::Status(status),
+                    retry_after,
+                }
             }
             Err(e) => {
                 // reqwest's message names the URL, whose userinfo or query may hold a secret.
                 let e = e.without_url();
                 tracing::debug!(error = %e, url = %url_for_logs(req.url), "delivery attempt got no response");
-                AttemptOutcome::NoResponse
+                no_response
             }
         }
     }

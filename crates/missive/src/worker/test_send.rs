@@ -55,6 +55,7 @@ fn spawn(ctx: &Ctx, client: &DeliveryClient, TestSend { webhook, event }: TestSe
                 hook_id: &webhook.id,
                 event_id: &event_id,
                 secret: &webhook.secret,
+                previous_secret: None,
                 body: envelope,
             })
             .await;

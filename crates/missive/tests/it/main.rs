@@ -12,6 +12,7 @@ mod fairness;
 mod following;
 mod fuzz;
 mod hardening;
+mod health;
 mod notes;
 mod reactions;
 mod retries;

@@ -22,6 +22,8 @@ pub enum Answer {
     Hang,
     /// Answer with this status after this many milliseconds.
     Delay(u16, u64),
+    /// Answer with this status and this `Retry-After` header.
+    RetryAfter(u16, &'static str),
 }
 
 /// One request the receiver got.
@@ -203,7 +205,8 @@ async fn receive(
     uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> StatusCode {
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
     let raw = String::from_utf8_lossy(&body).into_owned();
     let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let received = Received {
@@ -234,8 +237,13 @@ async fn receive(
         .or_else(under_prefix)
         .or(*state.default.lock().unwrap())
         .unwrap_or(Answer::Status(200));
+    let mut retry_after = None;
     let status = match answer {
         Answer::Status(code) => StatusCode::from_u16(code).unwrap(),
+        Answer::RetryAfter(code, value) => {
+            retry_after = Some(value);
+            StatusCode::from_u16(code).unwrap()
+        }
         Answer::Delay(code, ms) => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
             StatusCode::from_u16(code).unwrap()
@@ -248,5 +256,8 @@ async fn receive(
     // Removed before the answer is written: a request still open when its sender is
     // known dead was never answered to it.
     state.open.lock().unwrap().remove(&event_id);
-    status
+    match retry_after {
+        Some(value) => (status, [(axum::http::header::RETRY_AFTER, value)]).into_response(),
+        None => status.into_response(),
+    }
 }

@@ -55,6 +55,12 @@
  * @property {boolean} active
  * @property {number | null} latestStatus HTTP status of the last delivery, 1 for a network error.
  * @property {string | null} latestSentAt
+ * @property {number} [consecutiveFailures] Deliveries that failed in a row (missive's endpoint health).
+ * @property {DisabledReason | null} [disabledReason] Why missive switched the webhook off by itself.
+ * @property {string | null} [disabledAt]
+ *
+ * @typedef {'gone' | 'failing'} DisabledReason `gone`: the endpoint answered 410 Gone;
+ *   `failing`: its deliveries kept failing.
  *
  * @typedef {object} WebhookFields
  * @property {string} id

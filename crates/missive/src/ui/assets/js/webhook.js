@@ -1,6 +1,7 @@
 // @ts-check
 // How the webhook pages (Settings > Webhook, its form, the administration screen) show a
-// webhook: its events, the state and result of its last delivery, and when it was sent.
+// webhook: its events, the state and result of its last delivery, when it was sent, and
+// the endpoint's health.
 
 import { el, timeEl } from './shared.js';
 
@@ -78,6 +79,36 @@ export function statusCell(hook) {
 export function eventsText(hook) {
   const on = EVENTS.filter((e) => hook.on.includes(e));
   return on.length ? on.join(', ') : 'none';
+}
+
+/**
+ * The endpoint's health in words: healthy, failing (with the run of failures), or
+ * switched off automatically (with the reason).
+ * @param {WebhookState} hook
+ * @returns {{ kind: 'healthy' | 'failing' | 'disabled', text: string }}
+ */
+export function webhookHealth(hook) {
+  const failures = hook.consecutiveFailures ?? 0;
+  const inARow = `${failures} consecutive ${failures === 1 ? 'failure' : 'failures'}`;
+  if (hook.disabledReason === 'gone') {
+    return { kind: 'disabled', text: 'Switched off automatically: the endpoint answered 410 Gone' };
+  }
+  if (hook.disabledReason === 'failing') {
+    return { kind: 'disabled', text: `Switched off automatically after ${inARow}` };
+  }
+  if (failures > 0) return { kind: 'failing', text: `Failing (${inARow})` };
+  return { kind: 'healthy', text: 'Healthy' };
+}
+
+/**
+ * A badge with the endpoint's health, and when it was switched off if it was.
+ * @param {WebhookState} hook
+ */
+export function healthBadge(hook) {
+  const { kind, text } = webhookHealth(hook);
+  return el('span', { class: `health-badge health-${kind}` },
+    el('span', { text }),
+    kind === 'disabled' && hook.disabledAt ? el('span', {}, ' (', timeEl(hook.disabledAt), ')') : null);
 }
 
 /** @param {WebhookState} hook */

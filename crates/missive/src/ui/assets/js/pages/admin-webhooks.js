@@ -3,7 +3,7 @@
 // an Active switch. Anyone but the administrator is refused.
 
 import { $, ApiError, api, el, hasCode, requireSignIn, run, showStatus, srOnly, start, userLink } from '../shared.js';
-import { eventsText, lastSentCell, statusCell } from '../webhook.js';
+import { eventsText, healthBadge, lastSentCell, statusCell } from '../webhook.js';
 
 /** @import { AdminWebhook, AdminWebhookFilter, UserDetailed } from '../shared.js' */
 
@@ -71,7 +71,7 @@ async function pageAdminWebhooks() {
   function row(hook) {
     const owner = owners.get(hook.userId);
     const ownerName = owner ? `@${owner.username}` : hook.userId;
-    const status = el('td', {}, statusCell(hook));
+    const status = el('td', { class: 'status-cell' }, statusCell(hook), healthBadge(hook));
     const id = `active-${hook.id}`;
     const toggle = el('input', { type: 'checkbox', id, role: 'switch', checked: hook.active });
     toggle.addEventListener('change', () => {
@@ -84,7 +84,13 @@ async function pageAdminWebhooks() {
           throw error;
         }
         hook.active = active;
-        status.replaceChildren(statusCell(hook));
+        if (active) {
+          // Switching on clears the health, as the server did.
+          hook.disabledReason = null;
+          hook.disabledAt = null;
+          hook.consecutiveFailures = 0;
+        }
+        status.replaceChildren(statusCell(hook), healthBadge(hook));
         showStatus(`The webhook “${hook.name}” of ${ownerName} was switched ${active ? 'on' : 'off'}.`);
       });
     });

@@ -108,7 +108,9 @@ async function pageWebhookForm(webhookId) {
           await new Promise((r) => setTimeout(r, 300));
           hook = await api('i/webhooks/show', { webhookId });
           if (hook.latestSentAt !== before) {
-            showStatus(`Test “${type}”: ${showLastStatus(hook)}.`);
+            const status = hook.latestStatus ?? 0;
+            const answered = status >= 200 && status < 300 ? ' The endpoint answered.' : '';
+            showStatus(`Test “${type}”: ${showLastStatus(hook)}.${answered}`);
             return;
           }
         }

@@ -1,9 +1,9 @@
 // @ts-check
 // Settings > Webhook: the signed-in user's webhooks with their state and last delivery,
-// and Edit and Delete for each.
+// the endpoint's health, and Edit and Delete for each.
 
 import { $, api, el, requireSignIn, run, showStatus, srOnly, start } from '../shared.js';
-import { eventsText, lastSentCell, statusCell } from '../webhook.js';
+import { eventsText, healthBadge, lastSentCell, statusCell } from '../webhook.js';
 
 /** @import { Webhook } from '../shared.js' */
 
@@ -35,7 +35,7 @@ async function pageWebhooks() {
     });
     const edit = `/settings/webhook/edit/${encodeURIComponent(hook.id)}`;
     return el('tr', { 'data-webhook-id': hook.id },
-      el('td', {}, statusCell(hook)),
+      el('td', { class: 'status-cell' }, statusCell(hook), healthBadge(hook)),
       el('th', { scope: 'row' }, el('a', { href: edit, text: hook.name })),
       el('td', { class: 'url', text: hook.url }),
       el('td', { text: eventsText(hook) }),
