@@ -23,6 +23,14 @@ const FILES: &[(&str, &str)] = &[
         "0002_webhook_host.sql",
         include_str!("../migrations/0002_webhook_host.sql"),
     ),
+    (
+        "0003_reactions.sql",
+        include_str!("../migrations/0003_reactions.sql"),
+    ),
+    (
+        "0005_webhook_health.sql",
+        include_str!("../migrations/0005_webhook_health.sql"),
+    ),
 ];
 
 /// The embedded migrations, as a source for `sqlx::migrate::Migrator::new`.
