@@ -12,9 +12,10 @@ use serde_json::{Map, Value};
 /// `likeOnly` note: U+2764 without a variation selector.
 pub const FALLBACK: &str = "\u{2764}";
 
-/// How many `userId/reaction` pairs a note's `reactionAndUserPairCache` holds at most
-/// (Misskey's `PER_NOTE_REACTION_USER_PAIR_CACHE_MAX`).
-pub const PAIR_CACHE_MAX: i64 = 16;
+/// How many `userId/reaction` pairs a note's `reactionAndUserPairCache` holds: the newest
+/// ten. (Misskey's own cache keeps the first 16 pairs that found room; missive keeps the
+/// newest, which is what a receiver wants to see and what its issue asks for.)
+pub const PAIR_CACHE_MAX: i64 = 10;
 
 /// The longest emoji sequence to look for, in characters (flags of subdivisions and
 /// family sequences are the longest, around ten).
@@ -107,7 +108,7 @@ fn first_emoji(text: &str) -> Option<&str> {
 pub struct NoteReactions {
     /// Each reaction with its count (above zero), in any order.
     pub counts: Vec<(String, i64)>,
-    /// `userId/reaction` pairs of the cached reactions, oldest first.
+    /// `userId/reaction` pairs of the newest reactions, oldest of them first.
     pub pair_cache: Vec<String>,
 }
 
@@ -137,9 +138,12 @@ impl NoteReactions {
             Some((_, n)) => *n += 1,
             None => self.counts.push((reaction.to_owned(), 1)),
         }
-        if (self.pair_cache.len() as i64) < PAIR_CACHE_MAX {
-            self.pair_cache.push(format!("{user_id}/{reaction}"));
-        }
+        self.pair_cache.push(format!("{user_id}/{reaction}"));
+        let excess = self
+            .pair_cache
+            .len()
+            .saturating_sub(PAIR_CACHE_MAX as usize);
+        self.pair_cache.drain(..excess);
         self
     }
 
@@ -216,12 +220,15 @@ mod tests {
         assert_eq!(after.counts, [("👍".to_owned(), 3)]);
         assert_eq!(after.pair_cache, ["u1/👍", "u3/👍", "u2/👍"]);
         let full = NoteReactions {
-            counts: vec![("👍".into(), 16)],
-            pair_cache: (0..16).map(|i| format!("u{i}/👍")).collect(),
+            counts: vec![("👍".into(), 10)],
+            pair_cache: (0..10).map(|i| format!("u{i}/👍")).collect(),
         };
         let after = full.with_reaction("late", "🎉", None);
-        assert_eq!(after.total(), 17);
-        assert_eq!(after.pair_cache.len(), 16);
+        assert_eq!(after.total(), 11);
+        // The newest ten: the oldest pair gave way to the new one.
+        let mut newest: Vec<String> = (1..10).map(|i| format!("u{i}/👍")).collect();
+        newest.push("late/🎉".into());
+        assert_eq!(after.pair_cache, newest);
     }
 
     #[test]

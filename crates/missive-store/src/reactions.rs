@@ -72,19 +72,14 @@ impl Store {
             }
             None => ReactionWrite::Created,
         };
-        // A pair joins the cache only while it has room, as in Misskey, so a cache that
-        // filled up stays as it is until reactions in it are undone.
         let inserted = sqlx::query(
-            "INSERT INTO note_reactions (id, note_id, user_id, reaction, in_pair_cache) \
-             SELECT $1, $2, $3, $4, CASE WHEN COUNT(*) < $5 THEN 1 ELSE 0 END \
-             FROM note_reactions WHERE note_id = $2 AND in_pair_cache = 1 \
+            "INSERT INTO note_reactions (id, note_id, user_id, reaction) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (note_id, user_id) DO NOTHING",
         )
         .bind(&reaction.id)
         .bind(&reaction.note_id)
         .bind(&reaction.user_id)
         .bind(&reaction.reaction)
-        .bind(PAIR_CACHE_MAX)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -136,10 +131,16 @@ impl Store {
                     .counts
                     .push((get(&row, "reaction")?, get(&row, "n")?));
             }
+            // The newest pairs of each note, listed oldest first as they were added.
             let pairs = format!(
-                "SELECT note_id, user_id, reaction FROM note_reactions WHERE note_id IN ({list}) AND in_pair_cache = 1 ORDER BY id"
+                "SELECT note_id, user_id, reaction FROM ( \
+                   SELECT note_id, user_id, reaction, id, \
+                     ROW_NUMBER() OVER (PARTITION BY note_id ORDER BY id DESC) AS newness \
+                   FROM note_reactions WHERE note_id IN ({}) \
+                 ) ranked WHERE newness <= $1 ORDER BY id",
+                placeholders(2, chunk.len())
             );
-            let mut query = sqlx::query(&pairs);
+            let mut query = sqlx::query(&pairs).bind(PAIR_CACHE_MAX);
             for id in chunk {
                 query = query.bind(id);
             }

@@ -128,7 +128,7 @@ conformance!(
     notes_delete_cascades_and_fixes_counters,
     reactions_one_per_user_replaced_and_undone,
     reactions_write_their_outbox_only_when_they_change_something,
-    reactions_pair_cache_keeps_its_first_sixteen,
+    reactions_pair_cache_holds_the_newest_ten,
     reactions_list_pages_like_misskey,
     reactions_go_with_their_note,
     concurrent_same_reactions_make_exactly_one,
@@ -867,34 +867,46 @@ async fn reactions_write_their_outbox_only_when_they_change_something(db: Db) {
     assert_eq!(counts(s).await, pending(2));
 }
 
-async fn reactions_pair_cache_keeps_its_first_sixteen(db: Db) {
+async fn reactions_pair_cache_holds_the_newest_ten(db: Db) {
     let s = &db.store;
     let author = user(s, "author").await;
     let n = note_by(&author);
     create_note(s, &n).await;
+    let other = note_by(&author);
+    create_note(s, &other).await;
     let mut fans = Vec::new();
-    for i in 0..18 {
+    for i in 0..12 {
         let fan = user(s, &format!("fan{i}")).await;
         react(s, &n, &fan, "👍").await;
         fans.push(fan);
     }
-    let pairs = |facts: &std::collections::HashMap<
-        String,
-        missive_core::reaction::NoteReactions,
-    >| { facts[&n.id].pair_cache.clone() };
-    let facts = s.note_reactions(std::slice::from_ref(&n.id)).await.unwrap();
-    assert_eq!(facts[&n.id].counts, [("👍".to_owned(), 18)]);
-    let expected: Vec<String> = fans[..16].iter().map(|f| format!("{}/👍", f.id)).collect();
-    assert_eq!(pairs(&facts), expected, "a full cache takes no more pairs");
+    react(s, &other, &fans[0], "🎉").await;
+    let pairs =
+        |facts: &std::collections::HashMap<String, missive_core::reaction::NoteReactions>,
+         id: &str| { facts[id].pair_cache.clone() };
+    let ids = [n.id.clone(), other.id.clone()];
+    let facts = s.note_reactions(&ids).await.unwrap();
+    assert_eq!(facts[&n.id].counts, [("👍".to_owned(), 12)]);
+    let expected: Vec<String> = fans[2..].iter().map(|f| format!("{}/👍", f.id)).collect();
+    assert_eq!(
+        pairs(&facts, &n.id),
+        expected,
+        "the newest ten, oldest first"
+    );
+    assert_eq!(pairs(&facts, &other.id), [format!("{}/🎉", fans[0].id)]);
 
-    // Undoing a cached reaction makes room for the next one, not for the ones left out.
-    s.delete_reaction(&n.id, &fans[0].id).await.unwrap();
+    // Undoing one of them lets an older pair back in; a new reaction is the newest.
+    s.delete_reaction(&n.id, &fans[5].id).await.unwrap();
     let late = user(s, "late").await;
     react(s, &n, &late, "🎉").await;
     let facts = s.note_reactions(std::slice::from_ref(&n.id)).await.unwrap();
-    let mut expected: Vec<String> = fans[1..16].iter().map(|f| format!("{}/👍", f.id)).collect();
+    let mut expected: Vec<String> = fans[2..]
+        .iter()
+        .filter(|f| f.id != fans[5].id)
+        .map(|f| format!("{}/👍", f.id))
+        .collect();
     expected.push(format!("{}/🎉", late.id));
-    assert_eq!(pairs(&facts), expected);
+    assert_eq!(pairs(&facts, &n.id), expected);
 }
 
 async fn reactions_list_pages_like_misskey(db: Db) {
