@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::codec::{IDS_PER_STATEMENT, get, placeholders};
+use crate::delivery_log::{AttemptLog, insert_attempts};
 use crate::outbox::chunk_sizes;
 use crate::{Dialect, Result, Store};
 
@@ -145,6 +146,8 @@ pub struct Finished {
     pub attempted: bool,
     pub status: i64,
     pub at_ms: i64,
+    /// The attempt for the delivery log, written in the same transaction.
+    pub log: Option<AttemptLog>,
 }
 
 /// How many deliveries are in each state.
@@ -348,6 +351,17 @@ impl Store {
             }
             query.execute(&mut *tx).await?;
         }
+        let logged: Vec<(&str, &str, &AttemptLog)> = ordered
+            .iter()
+            .filter_map(|f| {
+                Some((
+                    f.delivery_id.as_str(),
+                    f.webhook_id.as_str(),
+                    f.log.as_ref()?,
+                ))
+            })
+            .collect();
+        insert_attempts(&mut tx, &logged).await?;
         tx.commit().await?;
         Ok(())
     }

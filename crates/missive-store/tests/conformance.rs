@@ -286,6 +286,7 @@ fn finished(d: &ClaimedDelivery, state: FinishedState, status: Option<i64>, at: 
         attempted: status.is_some(),
         status: status.unwrap_or(0),
         at_ms: at,
+        log: None,
     }
 }
 

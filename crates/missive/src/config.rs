@@ -34,6 +34,9 @@ struct RawConfig {
     rate_limit_signin: Option<String>,
     rate_limit_signin_account: Option<String>,
     rate_limit_webhook_test: Option<String>,
+    delivery_log_retention: Option<String>,
+    delivery_log_max_per_webhook: Option<u64>,
+    redeliver_max: Option<u64>,
 }
 
 /// `allowed_private_networks` may be a TOML list or a comma-separated string.
@@ -113,6 +116,12 @@ pub struct Config {
     /// Proxies whose `X-Forwarded-For` names the client for rate limits.
     pub trusted_proxies: Vec<Cidr>,
     pub rate_limits: RateLimits,
+    /// How long finished deliveries and their attempts stay in the delivery log.
+    pub delivery_log_retention: Duration,
+    /// How many finished deliveries of one webhook the log keeps at most.
+    pub delivery_log_max_per_webhook: u64,
+    /// The most deliveries one `redeliver` call of a webhook's failed set queues.
+    pub redeliver_max: u64,
 }
 
 /// Like the derived `Debug`, but the database URL is shown without its credentials, so
@@ -134,6 +143,12 @@ impl std::fmt::Debug for Config {
             .field("signup_open", &self.signup_open)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("rate_limits", &self.rate_limits)
+            .field("delivery_log_retention", &self.delivery_log_retention)
+            .field(
+                "delivery_log_max_per_webhook",
+                &self.delivery_log_max_per_webhook,
+            )
+            .field("redeliver_max", &self.redeliver_max)
             .finish()
     }
 }
@@ -169,6 +184,12 @@ const ENV_KEYS: &[(&str, &str)] = &[
         "rate_limit_signin_account",
     ),
     ("MISSIVE_RATE_LIMIT_WEBHOOK_TEST", "rate_limit_webhook_test"),
+    ("MISSIVE_DELIVERY_LOG_RETENTION", "delivery_log_retention"),
+    (
+        "MISSIVE_DELIVERY_LOG_MAX_PER_WEBHOOK",
+        "delivery_log_max_per_webhook",
+    ),
+    ("MISSIVE_REDELIVER_MAX", "redeliver_max"),
 ];
 
 impl Config {
@@ -210,7 +231,9 @@ fn env_value(key: &str, value: &str) -> anyhow::Result<toml::Value> {
         | "delivery_concurrency"
         | "delivery_per_webhook_concurrency"
         | "delivery_per_host_concurrency"
-        | "webhook_limit" => {
+        | "webhook_limit"
+        | "delivery_log_max_per_webhook"
+        | "redeliver_max" => {
             toml::Value::Integer(value.trim().parse().context("expected a whole number")?)
         }
         "signup_open" => {
@@ -318,6 +341,12 @@ impl RawConfig {
             signup_open: self.signup_open.unwrap_or(true),
             trusted_proxies,
             rate_limits,
+            delivery_log_retention: duration(
+                "delivery_log_retention",
+                self.delivery_log_retention.as_deref().unwrap_or("7d"),
+            )?,
+            delivery_log_max_per_webhook: self.delivery_log_max_per_webhook.unwrap_or(1000),
+            redeliver_max: self.redeliver_max.unwrap_or(100).max(1),
         })
     }
 }
@@ -332,6 +361,28 @@ fn cidrs(key: &str, value: Option<StringOrList>) -> anyhow::Result<Vec<Cidr>> {
                 .with_context(|| format!("{key}: {n:?} is not a CIDR network"))
         })
         .collect()
+}
+
+/// A duration such as `7d`, `12h`, `30m`, `45s` or `500ms`.
+fn duration(key: &str, text: &str) -> anyhow::Result<Duration> {
+    let text = text.trim();
+    let expected = || anyhow::anyhow!("{key}: {text:?} is not a duration such as 7d, 12h or 30m");
+    let unit_at = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(expected)?;
+    let (count, unit) = text.split_at(unit_at);
+    let count: u64 = count.parse().map_err(|_| expected())?;
+    let unit_ms: u64 = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(expected()),
+    };
+    Ok(Duration::from_millis(
+        count.checked_mul(unit_ms).ok_or_else(expected)?,
+    ))
 }
 
 fn rate(key: &str, value: Option<String>, default: &str) -> anyhow::Result<Option<Rate>> {

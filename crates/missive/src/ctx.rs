@@ -9,6 +9,7 @@ use missive_store::Store;
 use tokio::sync::mpsc;
 
 use crate::config::Config;
+use crate::metrics::DeliveryMetrics;
 use crate::passwords::PasswordPool;
 use crate::rate_limit::RateLimiter;
 
@@ -23,6 +24,8 @@ pub struct Ctx {
     /// Password hashing on a bounded pool, so that floods cannot exhaust memory.
     pub passwords: PasswordPool,
     pub rate_limiter: RateLimiter,
+    /// What this node's delivery workers did, for `/metrics`.
+    pub metrics: DeliveryMetrics,
 }
 
 /// A webhook to send Misskey's test payload of `event` to, once (`i/webhooks/test`).
@@ -47,6 +50,7 @@ impl Ctx {
             ids: IdGenerator::new(rand::random(), rand::random()),
             test_sends,
             passwords: PasswordPool::for_this_machine()?,
+            metrics: DeliveryMetrics::default(),
         })
     }
 

@@ -5,6 +5,7 @@
 mod account;
 mod admin;
 mod auth;
+mod deliveries;
 pub mod error;
 mod following;
 mod notes;
@@ -69,6 +70,12 @@ const ENDPOINTS: &[(&str, Access)] = &[
     ("i/webhooks/test", Access::Secure),
     ("admin/webhooks/list", Access::Admin),
     ("admin/webhooks/update", Access::Admin),
+    ("i/webhooks/deliveries", Access::User),
+    ("i/webhooks/deliveries/show", Access::User),
+    ("i/webhooks/redeliver", Access::User),
+    ("admin/webhooks/deliveries", Access::Admin),
+    ("admin/webhooks/deliveries/show", Access::Admin),
+    ("admin/webhooks/redeliver", Access::Admin),
 ];
 
 /// The names of every endpoint missive serves.
@@ -230,6 +237,12 @@ async fn dispatch(ctx: &Ctx, name: &str, call: Call) -> ApiResult {
         "i/webhooks/test" => webhooks::test(ctx, call).await,
         "admin/webhooks/list" => admin::list_webhooks(ctx, call).await,
         "admin/webhooks/update" => admin::update_webhook(ctx, call).await,
+        "i/webhooks/deliveries" => deliveries::list(ctx, call).await,
+        "i/webhooks/deliveries/show" => deliveries::show(ctx, call).await,
+        "i/webhooks/redeliver" => deliveries::redeliver(ctx, call).await,
+        "admin/webhooks/deliveries" => deliveries::admin_list(ctx, call).await,
+        "admin/webhooks/deliveries/show" => deliveries::admin_show(ctx, call).await,
+        "admin/webhooks/redeliver" => deliveries::admin_redeliver(ctx, call).await,
         _ => Err(ApiError::unknown_endpoint()),
     }
 }

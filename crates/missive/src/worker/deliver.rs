@@ -1,11 +1,13 @@
 //! One attempt: builds Misskey's envelope, posts it, and decides from the outcome what
 //! the queue does next.
 
+use std::time::{Duration, Instant};
+
 use missive_core::retry::{AttemptOutcome, NextStep};
-use missive_store::{ClaimedDelivery, Finished, FinishedState};
+use missive_store::{AttemptLog, ClaimedDelivery, Finished, FinishedState};
 
 use crate::ctx::{Ctx, now_ms};
-use crate::worker::client::{DeliveryClient, Request};
+use crate::worker::client::{AttemptReport, DeliveryClient, Request};
 use crate::worker::envelope::Envelope;
 
 /// Sends one delivery and decides what happens next.
@@ -17,7 +19,10 @@ pub(super) async fn deliver(
     let target = match &delivery.target {
         Some(target) if target.active => target,
         // Switched off or deleted since it was queued: never sent.
-        _ => return finish(&delivery, FinishedState::Cancelled, None),
+        _ => {
+            ctx.metrics.finished("cancelled");
+            return finish(&delivery, FinishedState::Cancelled, None);
+        }
     };
     let body = Envelope {
         server: &ctx.config.origin.url,
@@ -29,8 +34,10 @@ pub(super) async fn deliver(
         body: &delivery.body,
     }
     .to_bytes();
-    let outcome = client
-        .post(Request {
+    let started_at_ms = now_ms();
+    let clock = Instant::now();
+    let report = client
+        .post_reporting(Request {
             url: &target.url,
             hook_id: &delivery.webhook_id,
             event_id: &delivery.event_id,
@@ -38,6 +45,8 @@ pub(super) async fn deliver(
             body,
         })
         .await;
+    let took = clock.elapsed();
+    let outcome = report.outcome;
     let attempt = delivery.attempts as u32 + 1;
     let state = match ctx
         .config
@@ -49,7 +58,61 @@ pub(super) async fn deliver(
         NextStep::RetryAfterMs(ms) => FinishedState::RetryAt(now_ms() + ms as i64),
     };
     tracing::debug!(delivery = %delivery.id, webhook = %delivery.webhook_id, attempt, ?outcome, ?state, "delivery attempt");
-    finish(&delivery, state, Some(outcome))
+    count(ctx, &delivery, &report, state, took);
+    let log = AttemptLog {
+        attempt: i64::from(attempt),
+        started_at_ms,
+        duration_ms: took.as_millis() as i64,
+        status: match outcome {
+            AttemptOutcome::Status(code) => Some(i64::from(code)),
+            AttemptOutcome::NoResponse => None,
+        },
+        error: report.error.map(|e| e.as_str().to_owned()),
+        response_head: report.response_head,
+        next_retry_at_ms: match state {
+            FinishedState::RetryAt(at) => Some(at),
+            _ => None,
+        },
+    };
+    Finished {
+        log: Some(log),
+        ..finish(&delivery, state, Some(outcome))
+    }
+}
+
+/// Counts the attempt, and the delivery if it is over, in this node's metrics.
+fn count(
+    ctx: &Ctx,
+    delivery: &ClaimedDelivery,
+    report: &AttemptReport,
+    state: FinishedState,
+    took: Duration,
+) {
+    let metrics = &ctx.metrics;
+    metrics.attempt_duration.observe(took);
+    metrics.attempt(match (report.outcome, report.error) {
+        (AttemptOutcome::Status(code), _) => match code {
+            200..=299 => "2xx",
+            300..=399 => "3xx",
+            400..=499 => "4xx",
+            500..=599 => "5xx",
+            _ => "other",
+        },
+        (AttemptOutcome::NoResponse, Some(error)) => error.as_str(),
+        (AttemptOutcome::NoResponse, None) => "other",
+    });
+    match state {
+        FinishedState::Succeeded => {
+            metrics.finished("succeeded");
+            let since_event = (now_ms() - delivery.created_at).max(0) as u64;
+            metrics
+                .end_to_end
+                .observe(Duration::from_millis(since_event));
+        }
+        FinishedState::Failed => metrics.finished("failed"),
+        FinishedState::Cancelled => metrics.finished("cancelled"),
+        FinishedState::RetryAt(_) => {}
+    }
 }
 
 fn finish(
@@ -65,6 +128,7 @@ fn finish(
         attempted: outcome.is_some(),
         status: outcome.map_or(0, AttemptOutcome::latest_status),
         at_ms: now_ms(),
+        log: None,
     }
 }
 

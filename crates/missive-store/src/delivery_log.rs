@@ -1,0 +1,434 @@
+//! The delivery log: the attempts of each delivery (written with their outcomes by
+//! `Store::finish_deliveries`), a webhook's deliveries for its owner to read, redelivery
+//! of a finished delivery as a new attempt series with the same `eventId`, and pruning.
+
+use sqlx::any::AnyRow;
+
+use crate::codec::{IDS_PER_STATEMENT, get, placeholders};
+use crate::outbox::{NewDelivery, Outbox, chunk_sizes};
+use crate::{Dialect, Result, Store};
+
+/// One attempt, as the log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptLog {
+    /// 1 for the first attempt of a delivery.
+    pub attempt: i64,
+    pub started_at_ms: i64,
+    pub duration_ms: i64,
+    /// The HTTP status, or `None` when no answer came.
+    pub status: Option<i64>,
+    /// Why no answer came: `refused`, `timeout`, `dns`, `tls`, `blocked` or `other`.
+    pub error: Option<String>,
+    /// The start of the response body (the caller caps it).
+    pub response_head: Option<String>,
+    /// When the next attempt is due, if there is one.
+    pub next_retry_at_ms: Option<i64>,
+}
+
+/// Where a delivery is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    Pending,
+    Succeeded,
+    Failed,
+    /// Never sent: the webhook was switched off or deleted.
+    Cancelled,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Succeeded => "succeeded",
+            DeliveryState::Failed => "failed",
+            DeliveryState::Cancelled => "cancelled",
+        }
+    }
+
+    fn code(self) -> i64 {
+        match self {
+            DeliveryState::Pending => 0,
+            DeliveryState::Succeeded => 1,
+            DeliveryState::Failed => 2,
+            DeliveryState::Cancelled => 3,
+        }
+    }
+
+    fn from_code(code: i64) -> DeliveryState {
+        match code {
+            0 => DeliveryState::Pending,
+            1 => DeliveryState::Succeeded,
+            2 => DeliveryState::Failed,
+            _ => DeliveryState::Cancelled,
+        }
+    }
+}
+
+/// A delivery as the log lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliverySummary {
+    pub id: String,
+    pub webhook_id: String,
+    pub user_id: String,
+    pub event_type: String,
+    pub event_id: String,
+    /// When the event happened (the envelope's `createdAt`).
+    pub created_at: i64,
+    pub state: DeliveryState,
+    pub attempts: i64,
+    pub last_status: Option<i64>,
+    /// When a pending delivery is due next.
+    pub next_attempt_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+/// A delivery with its attempts (oldest first) and the event body it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryDetail {
+    pub delivery: DeliverySummary,
+    pub attempts: Vec<AttemptLog>,
+    /// The packed event body (the envelope's `body`); `None` if it was pruned.
+    pub body: Option<String>,
+}
+
+/// Which of a webhook's deliveries to list, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryFilter {
+    pub webhook_id: String,
+    pub state: Option<DeliveryState>,
+    pub event_type: Option<String>,
+    pub since_id: Option<String>,
+    pub until_id: Option<String>,
+    pub limit: i64,
+}
+
+/// What to send again: one delivery, or a webhook's failed deliveries of events since
+/// a time (oldest first, at most `limit`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedeliverySet {
+    One { delivery_id: String },
+    FailedSince { since_ms: i64, limit: i64 },
+}
+
+/// What a prune removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub deliveries: u64,
+    pub payloads: u64,
+}
+
+const SUMMARY_COLUMNS: &str = "id, webhook_id, user_id, event_type, event_id, created_at, state, attempts, last_status, due_at, finished_at";
+
+fn summary_from_row(row: &AnyRow) -> Result<DeliverySummary> {
+    let state = DeliveryState::from_code(get(row, "state")?);
+    Ok(DeliverySummary {
+        id: get(row, "id")?,
+        webhook_id: get(row, "webhook_id")?,
+        user_id: get(row, "user_id")?,
+        event_type: get(row, "event_type")?,
+        event_id: get(row, "event_id")?,
+        created_at: get(row, "created_at")?,
+        state,
+        attempts: get(row, "attempts")?,
+        last_status: get(row, "last_status")?,
+        next_attempt_at: match state {
+            DeliveryState::Pending => Some(get(row, "due_at")?),
+            _ => None,
+        },
+        finished_at: get(row, "finished_at")?,
+    })
+}
+
+/// Rows per multi-row INSERT of attempts (9 parameters a row).
+const ATTEMPT_ROWS: usize = 32;
+
+/// Inserts the attempts of a batch of outcomes in the batch's transaction, a statement
+/// per chunk of rows. An attempt already logged (two workers sent the same delivery
+/// after a lease expired) is kept as first written.
+pub(crate) async fn insert_attempts(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    rows: &[(&str, &str, &AttemptLog)],
+) -> Result<()> {
+    let mut rest = rows;
+    for size in chunk_sizes(rest.len(), ATTEMPT_ROWS) {
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        let values: Vec<String> = (0..chunk.len())
+            .map(|r| format!("({})", placeholders(r * 9 + 1, 9)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO delivery_attempts (delivery_id, webhook_id, attempt, started_at, duration_ms, status, error, response_head, next_retry_at) \
+             VALUES {} ON CONFLICT (delivery_id, attempt) DO NOTHING",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (delivery_id, webhook_id, log) in chunk {
+            query = query
+                .bind(*delivery_id)
+                .bind(*webhook_id)
+                .bind(log.attempt)
+                .bind(log.started_at_ms)
+                .bind(log.duration_ms)
+                .bind(log.status)
+                .bind(log.error.clone())
+                .bind(log.response_head.clone())
+                .bind(log.next_retry_at_ms);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// A webhook's deliveries matching `filter`, newest first.
+    pub async fn deliveries_of_webhook(
+        &self,
+        filter: &DeliveryFilter,
+    ) -> Result<Vec<DeliverySummary>> {
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM deliveries WHERE webhook_id = $1 \
+             AND ($2 IS NULL OR state = $2) AND ($3 IS NULL OR event_type = $3) \
+             AND ($4 IS NULL OR id > $4) AND ($5 IS NULL OR id < $5) ORDER BY id DESC LIMIT $6"
+        );
+        sqlx::query(&sql)
+            .bind(&filter.webhook_id)
+            .bind(filter.state.map(DeliveryState::code))
+            .bind(filter.event_type.clone())
+            .bind(filter.since_id.clone())
+            .bind(filter.until_id.clone())
+            .bind(filter.limit)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(summary_from_row)
+            .collect()
+    }
+
+    /// One delivery with its attempts and body.
+    pub async fn delivery_detail(&self, delivery_id: &str) -> Result<Option<DeliveryDetail>> {
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS}, (SELECT body FROM payloads WHERE payloads.id = deliveries.payload_id) AS body \
+             FROM deliveries WHERE id = $1"
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(delivery_id)
+            .fetch_optional(&self.read)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let delivery = summary_from_row(&row)?;
+        let body: Option<String> = get(&row, "body")?;
+        let attempts = sqlx::query(
+            "SELECT attempt, started_at, duration_ms, status, error, response_head, next_retry_at \
+             FROM delivery_attempts WHERE delivery_id = $1 ORDER BY attempt",
+        )
+        .bind(delivery_id)
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(AttemptLog {
+                attempt: get(row, "attempt")?,
+                started_at_ms: get(row, "started_at")?,
+                duration_ms: get(row, "duration_ms")?,
+                status: get(row, "status")?,
+                error: get(row, "error")?,
+                response_head: get(row, "response_head")?,
+                next_retry_at_ms: get(row, "next_retry_at")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        Ok(Some(DeliveryDetail {
+            delivery,
+            attempts,
+            body,
+        }))
+    }
+
+    /// Queues the deliveries of `set` (of webhook `webhook_id`) again: for each, a new
+    /// delivery with the same event, `eventId` and payload, due at once, with ids from
+    /// `new_id`. A finished delivery whose event already has a pending delivery to this
+    /// webhook is left alone, so asking twice queues it once. Returns the new deliveries'
+    /// ids; none if the webhook is gone. Commits through `commit`, which wakes the workers.
+    pub async fn redeliver(
+        &self,
+        webhook_id: &str,
+        set: &RedeliverySet,
+        new_id: &mut (dyn FnMut() -> String + Send),
+    ) -> Result<Vec<String>> {
+        let mut tx = self.begin_write().await?;
+        // Locking the webhook serializes redeliveries of it (and its deletion), so two
+        // concurrent calls cannot both find no pending delivery and queue one each.
+        let lock = match self.dialect {
+            Dialect::Postgres => " FOR UPDATE",
+            Dialect::Sqlite => "",
+        };
+        let exists = sqlx::query(&format!("SELECT id FROM webhooks WHERE id = $1{lock}"))
+            .bind(webhook_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Ok(Vec::new());
+        }
+        let originals = match set {
+            RedeliverySet::One { delivery_id } => {
+                sqlx::query(
+                    "SELECT user_id, event_type, event_id, created_at, payload_id FROM deliveries \
+                     WHERE id = $1 AND webhook_id = $2 AND state <> 0",
+                )
+                .bind(delivery_id)
+                .bind(webhook_id)
+                .fetch_all(&mut *tx)
+                .await?
+            }
+            RedeliverySet::FailedSince { since_ms, limit } => {
+                sqlx::query(
+                    "SELECT user_id, event_type, event_id, created_at, payload_id FROM deliveries \
+                     WHERE webhook_id = $1 AND state = 2 AND created_at >= $2 \
+                     AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.webhook_id = deliveries.webhook_id \
+                     AND p.event_id = deliveries.event_id AND p.state = 0) \
+                     ORDER BY id LIMIT $3",
+                )
+                .bind(webhook_id)
+                .bind(*since_ms)
+                .bind(*limit)
+                .fetch_all(&mut *tx)
+                .await?
+            }
+        };
+        let mut outbox = Outbox::default();
+        let pending = pending_events(&mut tx, webhook_id).await?;
+        for row in &originals {
+            let event_id: String = get(row, "event_id")?;
+            if pending.contains(&event_id)
+                || outbox.deliveries.iter().any(|d| d.event_id == event_id)
+            {
+                continue;
+            }
+            outbox.deliveries.push(NewDelivery {
+                id: new_id(),
+                webhook_id: webhook_id.to_owned(),
+                user_id: get(row, "user_id")?,
+                event_type: get(row, "event_type")?,
+                event_id,
+                created_at: get(row, "created_at")?,
+                payload_id: get(row, "payload_id")?,
+            });
+        }
+        // The outbox makes deliveries due at their `created_at`, which is in the past:
+        // due at once, as a redelivery should be.
+        let ids = outbox.deliveries.iter().map(|d| d.id.clone()).collect();
+        self.commit(tx, &outbox).await?;
+        Ok(ids)
+    }
+
+    /// Removes up to `batch` finished deliveries (with their attempts, and their payloads
+    /// once no delivery uses them): those finished before `cutoff_ms`, then, for
+    /// webhooks in `webhook_ids`, those beyond the newest `keep_per_webhook`. The newest
+    /// of each webhook are never removed for the cap. Small batches keep each
+    /// transaction short, so that the delivery workers and the API barely notice.
+    pub async fn prune_delivery_log(
+        &self,
+        cutoff_ms: i64,
+        keep_per_webhook: i64,
+        webhook_ids: &[String],
+        batch: i64,
+    ) -> Result<Pruned> {
+        let mut doomed: Vec<(String, String)> = sqlx::query(
+            "SELECT id, payload_id FROM deliveries WHERE state <> 0 AND finished_at < $1 ORDER BY finished_at LIMIT $2",
+        )
+        .bind(cutoff_ms)
+        .bind(batch)
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|row| Ok((get(row, "id")?, get(row, "payload_id")?)))
+        .collect::<Result<_>>()?;
+        for webhook_id in webhook_ids {
+            let room = batch - doomed.len() as i64;
+            if room <= 0 {
+                break;
+            }
+            let rows = sqlx::query(
+                "SELECT id, payload_id FROM deliveries WHERE webhook_id = $1 AND state <> 0 \
+                 ORDER BY id DESC LIMIT $2 OFFSET $3",
+            )
+            .bind(webhook_id)
+            .bind(room)
+            .bind(keep_per_webhook)
+            .fetch_all(&self.read)
+            .await?;
+            for row in &rows {
+                let id: String = get(row, "id")?;
+                if !doomed.iter().any(|(d, _)| *d == id) {
+                    doomed.push((id, get(row, "payload_id")?));
+                }
+            }
+        }
+        if doomed.is_empty() {
+            return Ok(Pruned::default());
+        }
+        let mut pruned = Pruned::default();
+        let mut tx = self.begin_write().await?;
+        for chunk in doomed.chunks(IDS_PER_STATEMENT) {
+            let list = placeholders(1, chunk.len());
+            for sql in [
+                format!("DELETE FROM delivery_attempts WHERE delivery_id IN ({list})"),
+                // `state <> 0`: a delivery is never pruned while it is pending.
+                format!("DELETE FROM deliveries WHERE id IN ({list}) AND state <> 0"),
+            ] {
+                let mut query = sqlx::query(&sql);
+                for (id, _) in chunk {
+                    query = query.bind(id);
+                }
+                let done = query.execute(&mut *tx).await?;
+                if sql.starts_with("DELETE FROM deliveries") {
+                    pruned.deliveries += done.rows_affected();
+                }
+            }
+            let mut payloads: Vec<&str> = chunk.iter().map(|(_, p)| p.as_str()).collect();
+            payloads.sort_unstable();
+            payloads.dedup();
+            let sql = format!(
+                "DELETE FROM payloads WHERE id IN ({}) \
+                 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.payload_id = payloads.id)",
+                placeholders(1, payloads.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in payloads {
+                query = query.bind(id);
+            }
+            pruned.payloads += query.execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(pruned)
+    }
+
+    /// Every webhook id, in id order from after `after` (all when `None`), at most
+    /// `limit`: how the pruner walks the webhooks for the per-webhook cap.
+    pub async fn webhook_ids_after(&self, after: Option<&str>, limit: i64) -> Result<Vec<String>> {
+        sqlx::query("SELECT id FROM webhooks WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2")
+            .bind(after.map(str::to_owned))
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|row| get(row, "id"))
+            .collect()
+    }
+}
+
+/// The events with a pending delivery to `webhook_id`.
+async fn pending_events(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    webhook_id: &str,
+) -> Result<std::collections::HashSet<String>> {
+    sqlx::query("SELECT event_id FROM deliveries WHERE webhook_id = $1 AND state = 0")
+        .bind(webhook_id)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|row| get(row, "event_id"))
+        .collect()
+}
