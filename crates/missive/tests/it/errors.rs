@@ -96,3 +96,12 @@ pub const NO_SUCH_WEBHOOK_DELETE: &str = "bae73e5a-5522-4965-ae19-3a8688e71d82";
 pub const NO_SUCH_WEBHOOK_TEST: &str = "0c52149c-e913-18f8-5dc7-74870bfe0cf9";
 /// `NO_SUCH_WEBHOOK` of `admin/webhooks/update`.
 pub const NO_SUCH_WEBHOOK_ADMIN_UPDATE: &str = "7c8a5c9e-2f63-4b52-a0a3-0c7d4c8f9e12";
+
+// The delivery log (missive's own endpoints).
+
+/// `NO_SUCH_WEBHOOK` of `i/webhooks/deliveries`, `i/webhooks/redeliver` and their admin
+/// equivalents.
+pub const NO_SUCH_WEBHOOK_DELIVERIES: &str = "595747bd-f440-4914-869e-107221b262f3";
+/// `NO_SUCH_DELIVERY` of `i/webhooks/deliveries/show`, `i/webhooks/redeliver` and their
+/// admin equivalents: unknown, another user's, or a deleted webhook's.
+pub const NO_SUCH_DELIVERY: &str = "362dfd3f-4d18-4958-9cd6-e1de9a137e7d";
