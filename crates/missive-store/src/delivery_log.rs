@@ -5,7 +5,7 @@
 use sqlx::any::AnyRow;
 
 use crate::codec::{IDS_PER_STATEMENT, get, placeholders};
-use crate::outbox::{NewDelivery, Outbox, chunk_sizes};
+use crate::outbox::{NewDelivery, Outbox, Payload, chunk_sizes};
 use crate::{Dialect, Result, Store};
 
 /// One attempt, as the log keeps it.
@@ -116,6 +116,10 @@ pub struct Pruned {
     pub deliveries: u64,
     pub payloads: u64,
 }
+
+/// What a redelivery copies from the delivery it repeats.
+const ORIGINAL_COLUMNS: &str = "user_id, event_type, event_id, created_at, \
+     (SELECT body FROM payloads WHERE payloads.id = deliveries.payload_id) AS body";
 
 const SUMMARY_COLUMNS: &str = "id, webhook_id, user_id, event_type, event_id, created_at, state, attempts, last_status, due_at, finished_at";
 
@@ -273,23 +277,23 @@ impl Store {
         }
         let originals = match set {
             RedeliverySet::One { delivery_id } => {
-                sqlx::query(
-                    "SELECT user_id, event_type, event_id, created_at, payload_id FROM deliveries \
-                     WHERE id = $1 AND webhook_id = $2 AND state <> 0",
-                )
+                sqlx::query(&format!(
+                    "SELECT {ORIGINAL_COLUMNS} FROM deliveries \
+                     WHERE id = $1 AND webhook_id = $2 AND state <> 0"
+                ))
                 .bind(delivery_id)
                 .bind(webhook_id)
                 .fetch_all(&mut *tx)
                 .await?
             }
             RedeliverySet::FailedSince { since_ms, limit } => {
-                sqlx::query(
-                    "SELECT user_id, event_type, event_id, created_at, payload_id FROM deliveries \
+                sqlx::query(&format!(
+                    "SELECT {ORIGINAL_COLUMNS} FROM deliveries \
                      WHERE webhook_id = $1 AND state = 2 AND created_at >= $2 \
                      AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.webhook_id = deliveries.webhook_id \
                      AND p.event_id = deliveries.event_id AND p.state = 0) \
-                     ORDER BY id LIMIT $3",
-                )
+                     ORDER BY id LIMIT $3"
+                ))
                 .bind(webhook_id)
                 .bind(*since_ms)
                 .bind(*limit)
@@ -306,6 +310,17 @@ impl Store {
             {
                 continue;
             }
+            // Pruned since it was read: nothing left to send.
+            let Some(body) = get::<Option<String>>(row, "body")? else {
+                continue;
+            };
+            // A copy of the body, so that a payload lives as long as the deliveries
+            // of one event or redelivery, and pruning can go by its id (its time).
+            let payload_id = new_id();
+            outbox.payloads.push(Payload {
+                id: payload_id.clone(),
+                body,
+            });
             outbox.deliveries.push(NewDelivery {
                 id: new_id(),
                 webhook_id: webhook_id.to_owned(),
@@ -313,7 +328,7 @@ impl Store {
                 event_type: get(row, "event_type")?,
                 event_id,
                 created_at: get(row, "created_at")?,
-                payload_id: get(row, "payload_id")?,
+                payload_id,
             });
         }
         // The outbox makes deliveries due at their `created_at`, which is in the past:
@@ -323,27 +338,29 @@ impl Store {
         Ok(ids)
     }
 
-    /// Removes up to `batch` finished deliveries (with their attempts, and their payloads
-    /// once no delivery uses them): those finished before `cutoff_ms`, then, for
-    /// webhooks in `webhook_ids`, those beyond the newest `keep_per_webhook`. The newest
-    /// of each webhook are never removed for the cap. Small batches keep each
+    /// Removes up to `batch` finished deliveries, with their attempts: those with an id
+    /// below `older_than_id` (ids begin with their creation time), then, for the
+    /// webhooks in `webhook_ids`, those beyond the newest `keep_per_webhook`. Then up to
+    /// `batch` payloads with an id below `payloads_older_than_id` that no pending
+    /// delivery uses. Pending deliveries are never removed. Small batches keep each
     /// transaction short, so that the delivery workers and the API barely notice.
     pub async fn prune_delivery_log(
         &self,
-        cutoff_ms: i64,
+        older_than_id: &str,
+        payloads_older_than_id: &str,
         keep_per_webhook: i64,
         webhook_ids: &[String],
         batch: i64,
     ) -> Result<Pruned> {
-        let mut doomed: Vec<(String, String)> = sqlx::query(
-            "SELECT id, payload_id FROM deliveries WHERE state <> 0 AND finished_at < $1 ORDER BY finished_at LIMIT $2",
+        let mut doomed: Vec<String> = sqlx::query(
+            "SELECT id FROM deliveries WHERE id < $1 AND state <> 0 ORDER BY id LIMIT $2",
         )
-        .bind(cutoff_ms)
+        .bind(older_than_id)
         .bind(batch)
         .fetch_all(&self.read)
         .await?
         .iter()
-        .map(|row| Ok((get(row, "id")?, get(row, "payload_id")?)))
+        .map(|row| get(row, "id"))
         .collect::<Result<_>>()?;
         for webhook_id in webhook_ids {
             let room = batch - doomed.len() as i64;
@@ -351,7 +368,7 @@ impl Store {
                 break;
             }
             let rows = sqlx::query(
-                "SELECT id, payload_id FROM deliveries WHERE webhook_id = $1 AND state <> 0 \
+                "SELECT id FROM deliveries WHERE webhook_id = $1 AND state <> 0 \
                  ORDER BY id DESC LIMIT $2 OFFSET $3",
             )
             .bind(webhook_id)
@@ -361,46 +378,51 @@ impl Store {
             .await?;
             for row in &rows {
                 let id: String = get(row, "id")?;
-                if !doomed.iter().any(|(d, _)| *d == id) {
-                    doomed.push((id, get(row, "payload_id")?));
+                if !doomed.contains(&id) {
+                    doomed.push(id);
                 }
             }
         }
-        if doomed.is_empty() {
-            return Ok(Pruned::default());
-        }
+        // A payload still used by a pending delivery stays, however old (a delivery
+        // retried for longer than the retention).
+        let row = sqlx::query("SELECT MIN(payload_id) AS oldest FROM deliveries WHERE state = 0")
+            .fetch_one(&self.read)
+            .await?;
+        let oldest_pending: Option<String> = get(&row, "oldest")?;
+        let payload_bound = match oldest_pending {
+            Some(oldest) if oldest.as_str() < payloads_older_than_id => oldest,
+            _ => payloads_older_than_id.to_owned(),
+        };
         let mut pruned = Pruned::default();
         let mut tx = self.begin_write().await?;
         for chunk in doomed.chunks(IDS_PER_STATEMENT) {
             let list = placeholders(1, chunk.len());
-            for sql in [
+            for (n, sql) in [
                 format!("DELETE FROM delivery_attempts WHERE delivery_id IN ({list})"),
                 // `state <> 0`: a delivery is never pruned while it is pending.
                 format!("DELETE FROM deliveries WHERE id IN ({list}) AND state <> 0"),
-            ] {
-                let mut query = sqlx::query(&sql);
-                for (id, _) in chunk {
+            ]
+            .iter()
+            .enumerate()
+            {
+                let mut query = sqlx::query(sql);
+                for id in chunk {
                     query = query.bind(id);
                 }
                 let done = query.execute(&mut *tx).await?;
-                if sql.starts_with("DELETE FROM deliveries") {
+                if n == 1 {
                     pruned.deliveries += done.rows_affected();
                 }
             }
-            let mut payloads: Vec<&str> = chunk.iter().map(|(_, p)| p.as_str()).collect();
-            payloads.sort_unstable();
-            payloads.dedup();
-            let sql = format!(
-                "DELETE FROM payloads WHERE id IN ({}) \
-                 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.payload_id = payloads.id)",
-                placeholders(1, payloads.len())
-            );
-            let mut query = sqlx::query(&sql);
-            for id in payloads {
-                query = query.bind(id);
-            }
-            pruned.payloads += query.execute(&mut *tx).await?.rows_affected();
         }
+        pruned.payloads = sqlx::query(
+            "DELETE FROM payloads WHERE id IN (SELECT id FROM payloads WHERE id < $1 ORDER BY id LIMIT $2)",
+        )
+        .bind(&payload_bound)
+        .bind(batch)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         tx.commit().await?;
         Ok(pruned)
     }

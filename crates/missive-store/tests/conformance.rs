@@ -2492,17 +2492,17 @@ async fn delivery_log_pruning_keeps_the_newest_and_payloads_in_use(db: Db) {
     s.finish_deliveries(&batch).await.unwrap();
     // Nothing is old, and every webhook is under the cap.
     let none = s
-        .prune_delivery_log(T, 10, &[hook.id.clone(), other.id.clone()], 100)
+        .prune_delivery_log("0", "0", 10, &[hook.id.clone(), other.id.clone()], 100)
         .await
         .unwrap();
     assert_eq!(none.deliveries, 0);
     // The cap keeps the newest 4 of `hook`, in batches of 1.
     let pruned = s
-        .prune_delivery_log(T, 4, &[hook.id.clone()], 1)
+        .prune_delivery_log("0", "0", 4, &[hook.id.clone()], 1)
         .await
         .unwrap();
     assert_eq!(pruned.deliveries, 1);
-    s.prune_delivery_log(T, 4, &[hook.id.clone()], 1)
+    s.prune_delivery_log("0", "0", 4, &[hook.id.clone()], 1)
         .await
         .unwrap();
     let left: Vec<String> = s
@@ -2534,9 +2534,15 @@ async fn delivery_log_pruning_keeps_the_newest_and_payloads_in_use(db: Db) {
         Some(outboxes[0].payloads[0].body.as_str())
     );
     assert_eq!(pruned.payloads, 0);
-    // By age: finished before T + 24 (the two next oldest), never a pending one.
-    let aged = s.prune_delivery_log(T + 24, 100, &[], 100).await.unwrap();
+    // By age (ids begin with their time): those created before the fifth event (the
+    // two next oldest), never a pending one, nor a payload a pending one uses.
+    let fifth = outboxes[4].payloads[0].id.clone();
+    let aged = s
+        .prune_delivery_log(&fifth, &fifth, 100, &[], 100)
+        .await
+        .unwrap();
     assert_eq!(aged.deliveries, 2);
+    assert_eq!(aged.payloads, 0);
     assert_eq!(counts(s).await.pending, 6, "pending ones stay");
     assert_eq!(
         s.deliveries_of_webhook(&filter(&hook)).await.unwrap().len(),
@@ -2550,7 +2556,7 @@ async fn delivery_log_pruning_keeps_the_newest_and_payloads_in_use(db: Db) {
         .collect();
     s.finish_deliveries(&batch).await.unwrap();
     let all = s
-        .prune_delivery_log(T + 1_000, 100, &[], 100)
+        .prune_delivery_log("zzzzzzzzzzzzzzzzz", "zzzzzzzzzzzzzzzzz", 100, &[], 100)
         .await
         .unwrap();
     assert_eq!(all.deliveries, 8);

@@ -535,7 +535,10 @@ mod tests {
     #[test]
     fn delivery_log_settings() {
         let config = Config::load(None, |_| None).unwrap();
-        assert_eq!(config.delivery_log_retention, Duration::from_secs(7 * 86_400));
+        assert_eq!(
+            config.delivery_log_retention,
+            Duration::from_secs(7 * 86_400)
+        );
         assert_eq!(config.delivery_log_max_per_webhook, 1000);
         assert_eq!(config.redeliver_max, 100);
         let env = |name: &str| match name {
@@ -545,11 +548,15 @@ mod tests {
             _ => None,
         };
         let config = Config::load(None, env).unwrap();
-        assert_eq!(config.delivery_log_retention, Duration::from_secs(12 * 3600));
+        assert_eq!(
+            config.delivery_log_retention,
+            Duration::from_secs(12 * 3600)
+        );
         assert_eq!(config.delivery_log_max_per_webhook, 50);
         assert_eq!(config.redeliver_max, 7);
         for bad in ["7", "d", "7 weeks", "-1d"] {
-            let env = |name: &str| (name == "MISSIVE_DELIVERY_LOG_RETENTION").then(|| bad.to_owned());
+            let env =
+                |name: &str| (name == "MISSIVE_DELIVERY_LOG_RETENTION").then(|| bad.to_owned());
             assert!(Config::load(None, env).is_err(), "{bad:?}");
         }
     }

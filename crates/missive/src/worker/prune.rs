@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use missive_core::id::IdGenerator;
 use tokio_util::sync::CancellationToken;
 
 use crate::ctx::{Ctx, now_ms};
@@ -15,6 +16,8 @@ use crate::worker::log_store_error;
 const PRUNE_BATCH: i64 = 200;
 /// Webhooks checked against the per-webhook cap per round.
 const WEBHOOKS_PER_ROUND: i64 = 100;
+/// How much older than the deliveries' bound the payloads' is.
+const PAYLOAD_MARGIN_MS: i64 = 60_000;
 /// The pause between rounds that found little to do.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(5);
 /// The pause between rounds while there is a backlog, to leave the writer to others.
@@ -46,12 +49,23 @@ async fn round(ctx: &Ctx, after: &mut Option<String>) -> missive_store::Result<b
         .webhook_ids_after(after.as_deref(), WEBHOOKS_PER_ROUND)
         .await?;
     let cutoff = now_ms() - ctx.config.delivery_log_retention.as_millis() as i64;
+    // Ids begin with their creation time: the smallest id of a millisecond bounds the
+    // deliveries and payloads created before it. A payload is created just before its
+    // deliveries, in the same request: its bound is a minute earlier, so that it never
+    // goes before a delivery that uses it.
+    let smallest_id_at = |ms: i64| IdGenerator::new(0, 0).next(ms);
     let keep = i64::try_from(ctx.config.delivery_log_max_per_webhook).unwrap_or(i64::MAX);
     let pruned = ctx
         .store
-        .prune_delivery_log(cutoff, keep, &webhooks, PRUNE_BATCH)
+        .prune_delivery_log(
+            &smallest_id_at(cutoff),
+            &smallest_id_at(cutoff - PAYLOAD_MARGIN_MS),
+            keep,
+            &webhooks,
+            PRUNE_BATCH,
+        )
         .await?;
-    let full = pruned.deliveries >= PRUNE_BATCH as u64;
+    let full = pruned.deliveries >= PRUNE_BATCH as u64 || pruned.payloads >= PRUNE_BATCH as u64;
     if !full {
         // Every webhook of this page is within its cap: go on with the next page, or
         // start over.
