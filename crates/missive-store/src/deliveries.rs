@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::codec::{IDS_PER_STATEMENT, get, placeholders};
-use crate::delivery_log::{AttemptLog, insert_attempts};
+use crate::delivery_log::{AttemptLog, attempt_line};
 use crate::outbox::chunk_sizes;
 use crate::{Dialect, Result, Store};
 
@@ -146,7 +146,7 @@ pub struct Finished {
     pub attempted: bool,
     pub status: i64,
     pub at_ms: i64,
-    /// The attempt for the delivery log, written in the same transaction.
+    /// The attempt for the delivery log, appended to the delivery by the same statement.
     pub log: Option<AttemptLog>,
 }
 
@@ -327,10 +327,11 @@ impl Store {
             let sql = format!(
                 "UPDATE deliveries SET state = v.column3, due_at = COALESCE(v.column4, deliveries.due_at), \
                  finished_at = v.column5, lease_token = NULL, attempts = deliveries.attempts + v.column6, \
-                 last_status = COALESCE(v.column7, deliveries.last_status) \
+                 last_status = COALESCE(v.column7, deliveries.last_status), \
+                 attempt_log = COALESCE(deliveries.attempt_log, '') || COALESCE(v.column8, '') \
                  FROM (VALUES {}) AS v \
                  WHERE deliveries.id = v.column1 AND deliveries.lease_token = v.column2 AND deliveries.state = 0",
-                value_rows(chunk.len(), 7)
+                value_rows(chunk.len(), 8)
             );
             let mut query = sqlx::query(&sql);
             for f in chunk {
@@ -347,21 +348,12 @@ impl Store {
                     .bind(due_at)
                     .bind(finished_at)
                     .bind(i64::from(f.attempted))
-                    .bind(f.attempted.then_some(f.status));
+                    .bind(f.attempted.then_some(f.status))
+                    // The attempt for the delivery log, in the same statement.
+                    .bind(f.log.as_ref().map(attempt_line));
             }
             query.execute(&mut *tx).await?;
         }
-        let logged: Vec<(&str, &str, &AttemptLog)> = ordered
-            .iter()
-            .filter_map(|f| {
-                Some((
-                    f.delivery_id.as_str(),
-                    f.webhook_id.as_str(),
-                    f.log.as_ref()?,
-                ))
-            })
-            .collect();
-        insert_attempts(&mut tx, &logged).await?;
         tx.commit().await?;
         Ok(())
     }

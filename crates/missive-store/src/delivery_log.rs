@@ -1,12 +1,12 @@
-//! The delivery log: the attempts of each delivery (written with their outcomes by
-//! `Store::finish_deliveries`), a webhook's deliveries for its owner to read, redelivery
+//! The delivery log: the attempts of each delivery (appended to its row with their
+//! outcomes by `Store::finish_deliveries`), a webhook's deliveries for its owner to read, redelivery
 //! of a finished delivery as a new attempt series with the same `eventId`, and pruning.
 
 use sqlx::any::AnyRow;
 
 use crate::codec::{IDS_PER_STATEMENT, get, placeholders};
-use crate::outbox::{NewDelivery, Outbox, Payload, chunk_sizes};
-use crate::{Dialect, Result, Store};
+use crate::outbox::{NewDelivery, Outbox, Payload};
+use crate::{Dialect, Result, Store, StoreError};
 
 /// One attempt, as the log keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,44 +143,41 @@ fn summary_from_row(row: &AnyRow) -> Result<DeliverySummary> {
     })
 }
 
-/// Rows per multi-row INSERT of attempts (9 parameters a row).
-const ATTEMPT_ROWS: usize = 32;
+/// An attempt as one line of the delivery's `attempt_log` (JSON, then a newline).
+pub(crate) fn attempt_line(log: &AttemptLog) -> String {
+    let mut line = serde_json::json!({
+        "attempt": log.attempt,
+        "startedAt": log.started_at_ms,
+        "durationMs": log.duration_ms,
+        "status": log.status,
+        "error": log.error,
+        "responseHead": log.response_head,
+        "nextRetryAt": log.next_retry_at_ms,
+    })
+    .to_string();
+    line.push('\n');
+    line
+}
 
-/// Inserts the attempts of a batch of outcomes in the batch's transaction, a statement
-/// per chunk of rows. An attempt already logged (two workers sent the same delivery
-/// after a lease expired) is kept as first written.
-pub(crate) async fn insert_attempts(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    rows: &[(&str, &str, &AttemptLog)],
-) -> Result<()> {
-    let mut rest = rows;
-    for size in chunk_sizes(rest.len(), ATTEMPT_ROWS) {
-        let (chunk, tail) = rest.split_at(size);
-        rest = tail;
-        let values: Vec<String> = (0..chunk.len())
-            .map(|r| format!("({})", placeholders(r * 9 + 1, 9)))
-            .collect();
-        let sql = format!(
-            "INSERT INTO delivery_attempts (delivery_id, webhook_id, attempt, started_at, duration_ms, status, error, response_head, next_retry_at) \
-             VALUES {} ON CONFLICT (delivery_id, attempt) DO NOTHING",
-            values.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for (delivery_id, webhook_id, log) in chunk {
-            query = query
-                .bind(*delivery_id)
-                .bind(*webhook_id)
-                .bind(log.attempt)
-                .bind(log.started_at_ms)
-                .bind(log.duration_ms)
-                .bind(log.status)
-                .bind(log.error.clone())
-                .bind(log.response_head.clone())
-                .bind(log.next_retry_at_ms);
-        }
-        query.execute(&mut **tx).await?;
-    }
-    Ok(())
+/// The attempts of an `attempt_log`, oldest first.
+fn parse_attempt_log(text: &str) -> Result<Vec<AttemptLog>> {
+    text.lines()
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| StoreError::Corrupt(format!("attempt log: {e}")))?;
+            let text = |key: &str| v[key].as_str().map(str::to_owned);
+            Ok(AttemptLog {
+                attempt: v["attempt"].as_i64().unwrap_or(0),
+                started_at_ms: v["startedAt"].as_i64().unwrap_or(0),
+                duration_ms: v["durationMs"].as_i64().unwrap_or(0),
+                status: v["status"].as_i64(),
+                error: text("error"),
+                response_head: text("responseHead"),
+                next_retry_at_ms: v["nextRetryAt"].as_i64(),
+            })
+        })
+        .collect()
 }
 
 impl Store {
@@ -211,7 +208,8 @@ impl Store {
     /// One delivery with its attempts and body.
     pub async fn delivery_detail(&self, delivery_id: &str) -> Result<Option<DeliveryDetail>> {
         let sql = format!(
-            "SELECT {SUMMARY_COLUMNS}, (SELECT body FROM payloads WHERE payloads.id = deliveries.payload_id) AS body \
+            "SELECT {SUMMARY_COLUMNS}, attempt_log, \
+             (SELECT body FROM payloads WHERE payloads.id = deliveries.payload_id) AS body \
              FROM deliveries WHERE id = $1"
         );
         let Some(row) = sqlx::query(&sql)
@@ -223,26 +221,8 @@ impl Store {
         };
         let delivery = summary_from_row(&row)?;
         let body: Option<String> = get(&row, "body")?;
-        let attempts = sqlx::query(
-            "SELECT attempt, started_at, duration_ms, status, error, response_head, next_retry_at \
-             FROM delivery_attempts WHERE delivery_id = $1 ORDER BY attempt",
-        )
-        .bind(delivery_id)
-        .fetch_all(&self.read)
-        .await?
-        .iter()
-        .map(|row| {
-            Ok(AttemptLog {
-                attempt: get(row, "attempt")?,
-                started_at_ms: get(row, "started_at")?,
-                duration_ms: get(row, "duration_ms")?,
-                status: get(row, "status")?,
-                error: get(row, "error")?,
-                response_head: get(row, "response_head")?,
-                next_retry_at_ms: get(row, "next_retry_at")?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+        let log: Option<String> = get(&row, "attempt_log")?;
+        let attempts = parse_attempt_log(log.as_deref().unwrap_or_default())?;
         Ok(Some(DeliveryDetail {
             delivery,
             attempts,
@@ -338,7 +318,7 @@ impl Store {
         Ok(ids)
     }
 
-    /// Removes up to `batch` finished deliveries, with their attempts: those with an id
+    /// Removes up to `batch` finished deliveries (their attempts with them): those with an id
     /// below `older_than_id` (ids begin with their creation time), then, for the
     /// webhooks in `webhook_ids`, those beyond the newest `keep_per_webhook`. Then up to
     /// `batch` payloads with an id below `payloads_older_than_id` that no pending
@@ -397,23 +377,13 @@ impl Store {
         let mut tx = self.begin_write().await?;
         for chunk in doomed.chunks(IDS_PER_STATEMENT) {
             let list = placeholders(1, chunk.len());
-            for (n, sql) in [
-                format!("DELETE FROM delivery_attempts WHERE delivery_id IN ({list})"),
-                // `state <> 0`: a delivery is never pruned while it is pending.
-                format!("DELETE FROM deliveries WHERE id IN ({list}) AND state <> 0"),
-            ]
-            .iter()
-            .enumerate()
-            {
-                let mut query = sqlx::query(sql);
-                for id in chunk {
-                    query = query.bind(id);
-                }
-                let done = query.execute(&mut *tx).await?;
-                if n == 1 {
-                    pruned.deliveries += done.rows_affected();
-                }
+            // `state <> 0`: a delivery is never pruned while it is pending.
+            let sql = format!("DELETE FROM deliveries WHERE id IN ({list}) AND state <> 0");
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id);
             }
+            pruned.deliveries += query.execute(&mut *tx).await?.rows_affected();
         }
         pruned.payloads = sqlx::query(
             "DELETE FROM payloads WHERE id IN (SELECT id FROM payloads WHERE id < $1 ORDER BY id LIMIT $2)",
