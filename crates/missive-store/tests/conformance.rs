@@ -2342,7 +2342,7 @@ async fn delivery_log_lists_newest_first_with_filters_and_paging(db: Db) {
                 .clone(),
         );
     }
-    let claimed = claim(s, T, 100, &[other.id.clone()], "tok").await;
+    let claimed = claim(s, T, 100, std::slice::from_ref(&other.id), "tok").await;
     let failed = claimed.iter().find(|d| d.id == ids[1]).unwrap();
     s.finish_deliveries(&[logged(failed, FinishedState::Failed, Some(410), T + 1)])
         .await
@@ -2477,7 +2477,7 @@ async fn delivery_log_pruning_keeps_the_newest_and_payloads_in_use(db: Db) {
     for i in 0..6 {
         outboxes.push(queue(s, &a, &[&hook, &other], T + i).await);
     }
-    let claimed = claim(s, T + 10, 100, &[other.id.clone()], "tok").await;
+    let claimed = claim(s, T + 10, 100, std::slice::from_ref(&other.id), "tok").await;
     let batch: Vec<Finished> = claimed
         .iter()
         .map(|d| {
@@ -2498,11 +2498,11 @@ async fn delivery_log_pruning_keeps_the_newest_and_payloads_in_use(db: Db) {
     assert_eq!(none.deliveries, 0);
     // The cap keeps the newest 4 of `hook`, in batches of 1.
     let pruned = s
-        .prune_delivery_log("0", "0", 4, &[hook.id.clone()], 1)
+        .prune_delivery_log("0", "0", 4, std::slice::from_ref(&hook.id), 1)
         .await
         .unwrap();
     assert_eq!(pruned.deliveries, 1);
-    s.prune_delivery_log("0", "0", 4, &[hook.id.clone()], 1)
+    s.prune_delivery_log("0", "0", 4, std::slice::from_ref(&hook.id), 1)
         .await
         .unwrap();
     let left: Vec<String> = s
