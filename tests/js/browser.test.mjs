@@ -33,6 +33,12 @@ async function session() {
   return s;
 }
 
+/** Clicks the Refresh button of a Deliveries section and waits for the list to be loaded. */
+async function refreshDeliveries(section) {
+  await section.getByRole('button', { name: 'Refresh' }).click();
+  await section.locator('[aria-busy="true"]').waitFor({ state: 'detached' });
+}
+
 /** Waits until `locator`'s text matches `pattern`. */
 async function textMatches(locator, pattern, what = String(pattern)) {
   return eventually(async () => pattern.test(await locator.innerText()), { what: `text ${what}` });
@@ -207,7 +213,7 @@ describe('the web pages', () => {
     // Newest first: the follow, then the note.
     const rows = table.locator('tbody tr');
     await eventually(async () => {
-      await section.getByRole('button', { name: 'Refresh' }).click();
+      await refreshDeliveries(section);
       return (await rows.count()) === 2 && /Delivered \(HTTP 200\)/.test(await rows.nth(0).innerText());
     }, { what: 'both deliveries listed as delivered' });
     await textMatches(rows.nth(0), /follow/);
@@ -232,7 +238,7 @@ describe('the web pages', () => {
     assert.equal(again.body.eventId, note.body.eventId);
     assert.deepEqual(again.body.body, note.body.body);
     await eventually(async () => {
-      await section.getByRole('button', { name: 'Refresh' }).click();
+      await refreshDeliveries(section);
       return (await rows.count()) === 3;
     }, { what: 'the resent delivery is listed' });
   });

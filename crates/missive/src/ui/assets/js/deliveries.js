@@ -76,14 +76,19 @@ export async function showDeliveries(container, webhookId, scope) {
 
   /** @param {boolean} fromStart */
   async function load(fromStart) {
-    if (fromStart) {
-      untilId = null;
-      body.replaceChildren();
+    // Busy while the list is being replaced, for assistive technology (and tests).
+    container.setAttribute('aria-busy', 'true');
+    let deliveries;
+    try {
+      deliveries = await api(list, { webhookId, limit: PAGE, ...(fromStart || !untilId ? {} : { untilId }) });
+    } finally {
+      container.removeAttribute('aria-busy');
     }
-    const deliveries = await api(list, { webhookId, limit: PAGE, ...(untilId ? { untilId } : {}) });
+    if (fromStart) body.replaceChildren();
     body.append(...deliveries.map(row));
     const oldest = deliveries[deliveries.length - 1];
     if (oldest) untilId = oldest.id;
+    else if (fromStart) untilId = null;
     more.hidden = deliveries.length < PAGE;
     table.hidden = body.children.length === 0;
     empty.hidden = body.children.length > 0;
