@@ -33,6 +33,12 @@ async function session() {
   return s;
 }
 
+/** Clicks the Refresh button of a Deliveries section and waits for the list to be loaded. */
+async function refreshDeliveries(section) {
+  await section.getByRole('button', { name: 'Refresh' }).click();
+  await section.locator('[aria-busy="true"]').waitFor({ state: 'detached' });
+}
+
 /** Waits until `locator`'s text matches `pattern`. */
 async function textMatches(locator, pattern, what = String(pattern)) {
   return eventually(async () => pattern.test(await locator.innerText()), { what: `text ${what}` });
@@ -198,6 +204,45 @@ describe('the web pages', () => {
     assert.equal(hit.body.body.user.username, 'bob');
   });
 
+  test('the edit page lists deliveries, shows one in detail and resends it', async () => {
+    const { page } = alice;
+    await page.goto('/settings/webhook');
+    await page.getByRole('link', { name: 'Edit alice-hook' }).click();
+    const section = page.getByRole('region', { name: 'Deliveries' });
+    const table = section.getByRole('table', { name: 'Deliveries, newest first' });
+    // Newest first: the follow, then the note.
+    const rows = table.locator('tbody tr');
+    await eventually(async () => {
+      await refreshDeliveries(section);
+      return (await rows.count()) === 2 && /Delivered \(HTTP 200\)/.test(await rows.nth(0).innerText());
+    }, { what: 'both deliveries listed as delivered' });
+    await textMatches(rows.nth(0), /follow/);
+    await textMatches(rows.nth(1), /note/);
+    await textMatches(rows.nth(1).locator('.delivery-attempts'), /^1$/);
+
+    const note = await receiver.waitFor((r) => r.path === '/alice' && r.body?.type === 'note');
+    await rows.nth(1).getByRole('button', { name: /Details/ }).click();
+    const detail = section.locator('.delivery-detail');
+    await textMatches(detail, /Request body/);
+    await textMatches(detail, new RegExp(note.body.eventId));
+    await textMatches(detail.locator('.delivery-request'), /Hello from the browser/);
+    await textMatches(detail.locator('.delivery-attempt'), /HTTP 200/);
+    // The receiver's answer, as it began.
+    await textMatches(detail.locator('.delivery-response'), /^ok$/);
+    assert.ok(!(await section.innerText()).includes(SECRET), 'no secret in the log');
+
+    const before = deliveries('/alice').length;
+    await detail.getByRole('button', { name: 'Resend' }).click();
+    await textMatches(page.getByRole('status'), /queued again with the same event id/);
+    const again = await eventually(async () => deliveries('/alice').length > before && deliveries('/alice').at(-1), { what: 'the resent delivery' });
+    assert.equal(again.body.eventId, note.body.eventId);
+    assert.deepEqual(again.body.body, note.body.body);
+    await eventually(async () => {
+      await refreshDeliveries(section);
+      return (await rows.count()) === 3;
+    }, { what: 'the resent delivery is listed' });
+  });
+
   test('the administration screen lists every webhook and filters it', async () => {
     await createWebhook(bob.page, { name: 'bob-hook', url: receiver.url('/bob'), secret: 'bob-secret-91' });
     const { page } = alice;
@@ -224,6 +269,25 @@ describe('the web pages', () => {
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.waitForURL(/state=inactive/);
     await textMatches(page.locator('main'), /No webhook matches/);
+  });
+
+  test('the administration screen shows any webhook\'s deliveries and resends them', async () => {
+    const { page } = alice;
+    await page.goto('/admin/webhooks');
+    const table = page.getByRole('table', { name: 'All webhooks' });
+    await table.getByRole('row', { name: /alice-hook/ }).getByRole('button', { name: /Deliveries/ }).click();
+    const section = page.getByRole('region', { name: /Deliveries of “alice-hook”/ });
+    const rows = section.locator('tbody tr');
+    await eventually(async () => (await rows.count()) >= 3, { what: 'alice-hook\'s deliveries' });
+    await rows.nth(0).getByRole('button', { name: /Details/ }).click();
+    const detail = section.locator('.delivery-detail');
+    await textMatches(detail.locator('.delivery-attempt').first(), /HTTP 200/);
+    const before = deliveries('/alice').length;
+    await detail.getByRole('button', { name: 'Resend' }).click();
+    await textMatches(page.getByRole('status'), /queued again|already waiting/);
+    await eventually(async () => deliveries('/alice').length > before, { what: 'the resent delivery' });
+    const text = await page.locator('main').innerText();
+    assert.ok(!text.includes(SECRET), 'no secret on the administration screen');
   });
 
   test('switching a webhook off on the administration screen stops its deliveries', async () => {

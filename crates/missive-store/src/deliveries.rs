@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use crate::codec::{IDS_PER_STATEMENT, get, placeholders};
+use crate::delivery_log::{AttemptLog, attempt_line};
 use crate::outbox::chunk_sizes;
 use crate::{Dialect, Result, Store};
 
@@ -148,6 +149,8 @@ pub struct Finished {
     pub attempted: bool,
     pub status: i64,
     pub at_ms: i64,
+    /// The attempt for the delivery log, appended to the delivery by the same statement.
+    pub log: Option<AttemptLog>,
 }
 
 /// How many deliveries are in each state.
@@ -331,11 +334,12 @@ impl Store {
             let sql = format!(
                 "UPDATE deliveries SET state = v.column3, due_at = COALESCE(v.column4, deliveries.due_at), \
                  finished_at = v.column5, lease_token = NULL, attempts = deliveries.attempts + v.column6, \
-                 last_status = COALESCE(v.column7, deliveries.last_status) \
+                 last_status = COALESCE(v.column7, deliveries.last_status), \
+                 attempt_log = COALESCE(deliveries.attempt_log, '') || COALESCE(v.column8, '') \
                  FROM (VALUES {}) AS v \
                  WHERE deliveries.id = v.column1 AND deliveries.lease_token = v.column2 AND deliveries.state = 0 \
                  RETURNING deliveries.id AS id",
-                value_rows(chunk.len(), 7)
+                value_rows(chunk.len(), 8)
             );
             let mut query = sqlx::query(&sql);
             for f in chunk {
@@ -352,7 +356,9 @@ impl Store {
                     .bind(due_at)
                     .bind(finished_at)
                     .bind(i64::from(f.attempted))
-                    .bind(f.attempted.then_some(f.status));
+                    .bind(f.attempted.then_some(f.status))
+                    // The attempt for the delivery log, in the same statement.
+                    .bind(f.log.as_ref().map(attempt_line));
             }
             // Health counts only the outcomes recorded here, not those of lost leases.
             for row in query.fetch_all(&mut *tx).await? {

@@ -157,6 +157,7 @@ mod tests {
             attempted: true,
             status,
             at_ms,
+            log: None,
         }
     }
 

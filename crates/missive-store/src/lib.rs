@@ -8,6 +8,7 @@
 
 mod codec;
 mod deliveries;
+mod delivery_log;
 mod error;
 mod follows;
 mod health;
@@ -34,6 +35,10 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 use tokio::sync::Notify;
 
 pub use deliveries::{ClaimSkip, ClaimedDelivery, DeliveryCounts, Finished, FinishedState, Target};
+pub use delivery_log::{
+    AttemptLog, DeliveryDetail, DeliveryFilter, DeliveryState, DeliverySummary, Pruned,
+    RedeliverySet,
+};
 pub use error::StoreError;
 pub use listener::DeliveriesListener;
 pub use outbox::{NewDelivery, Outbox, Payload};

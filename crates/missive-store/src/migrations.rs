@@ -28,6 +28,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../migrations/0003_reactions.sql"),
     ),
     (
+        "0004_delivery_log.sql",
+        include_str!("../migrations/0004_delivery_log.sql"),
+    ),
+    (
         "0005_webhook_health.sql",
         include_str!("../migrations/0005_webhook_health.sql"),
     ),

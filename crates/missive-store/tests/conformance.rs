@@ -18,9 +18,9 @@ use missive_core::reaction::Reaction;
 use missive_core::receiver::host_key;
 use missive_store::testing::{drop_scratch_postgres, forget_webhook_hosts, scratch_postgres_url};
 use missive_store::{
-    AdminWebhookFilter, ClaimSkip, ClaimedDelivery, DeliveryCounts, Dialect, Finished,
-    FinishedState, NewDelivery, NewUser, NewWebhook, Outbox, Payload, ReactionPage, ReactionWrite,
-    Store, StoreError, Target, WebhookPatch,
+    AdminWebhookFilter, AttemptLog, ClaimSkip, ClaimedDelivery, DeliveryCounts, DeliveryFilter,
+    DeliveryState, Dialect, Finished, FinishedState, NewDelivery, NewUser, NewWebhook, Outbox,
+    Payload, ReactionPage, ReactionWrite, RedeliverySet, Store, StoreError, Target, WebhookPatch,
 };
 
 /// A fixed "now" for the queue tests (epoch milliseconds).
@@ -159,6 +159,10 @@ conformance!(
     health_failures_switch_off_once_they_span_the_window,
     health_gone_switches_off_at_once_and_switching_on_clears,
     secret_rotation_keeps_the_previous_secret_until_its_deadline,
+    delivery_log_records_attempts_with_their_outcomes,
+    delivery_log_lists_newest_first_with_filters_and_paging,
+    delivery_log_redelivery_keeps_the_event_and_is_idempotent,
+    delivery_log_pruning_keeps_the_newest_and_payloads_in_use,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -297,6 +301,7 @@ fn finished(d: &ClaimedDelivery, state: FinishedState, status: Option<i64>, at: 
         attempted: status.is_some(),
         status: status.unwrap_or(0),
         at_ms: at,
+        log: None,
     }
 }
 
@@ -2712,4 +2717,332 @@ async fn secret_rotation_keeps_the_previous_secret_until_its_deadline(db: Db) {
         secrets_at(s, &a, &w, T + 2005).await,
         ("newest".to_owned(), None)
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// The delivery log
+
+/// `finished` with an attempt for the log.
+fn logged(d: &ClaimedDelivery, state: FinishedState, status: Option<i64>, at: i64) -> Finished {
+    Finished {
+        log: Some(AttemptLog {
+            attempt: d.attempts + 1,
+            started_at_ms: at - 7,
+            duration_ms: 7,
+            status,
+            error: status.is_none().then(|| "refused".to_owned()),
+            response_head: status.map(|s| format!("answer {s}")),
+            next_retry_at_ms: match state {
+                FinishedState::RetryAt(due) => Some(due),
+                _ => None,
+            },
+        }),
+        ..finished(d, state, Some(status.unwrap_or(1)), at)
+    }
+}
+
+fn filter(hook: &Webhook) -> DeliveryFilter {
+    DeliveryFilter {
+        webhook_id: hook.id.clone(),
+        limit: 100,
+        ..DeliveryFilter::default()
+    }
+}
+
+async fn delivery_log_records_attempts_with_their_outcomes(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let hook = webhook(s, &a).await;
+    // More outcomes than one multi-row statement holds.
+    let mut outboxes = Vec::new();
+    for _ in 0..40 {
+        outboxes.push(queue(s, &a, &[&hook], T).await);
+    }
+    let claimed = claim(s, T, 100, &[], "tok").await;
+    assert_eq!(claimed.len(), 40);
+    let retry_at = T + 5_000;
+    let batch: Vec<Finished> = claimed
+        .iter()
+        .map(|d| logged(d, FinishedState::RetryAt(retry_at), None, T + 10))
+        .collect();
+    s.finish_deliveries(&batch).await.unwrap();
+    let again = claim(s, retry_at, 100, &[], "tok2").await;
+    assert_eq!(again.len(), 40);
+    let batch: Vec<Finished> = again
+        .iter()
+        .map(|d| logged(d, FinishedState::Succeeded, Some(204), retry_at + 10))
+        .collect();
+    s.finish_deliveries(&batch).await.unwrap();
+    // Written twice (a batch retried after a failed commit): logged once.
+    s.finish_deliveries(&batch).await.unwrap();
+    let first = &outboxes[0].deliveries[0];
+    let detail = s.delivery_detail(&first.id).await.unwrap().unwrap();
+    assert_eq!(detail.delivery.state, DeliveryState::Succeeded);
+    assert_eq!(detail.delivery.attempts, 2);
+    assert_eq!(detail.delivery.last_status, Some(204));
+    assert_eq!(detail.delivery.event_id, first.event_id);
+    assert_eq!(
+        detail.body.as_deref(),
+        Some(outboxes[0].payloads[0].body.as_str())
+    );
+    assert_eq!(
+        detail.attempts,
+        [
+            AttemptLog {
+                attempt: 1,
+                started_at_ms: T + 3,
+                duration_ms: 7,
+                status: None,
+                error: Some("refused".into()),
+                response_head: None,
+                next_retry_at_ms: Some(retry_at),
+            },
+            AttemptLog {
+                attempt: 2,
+                started_at_ms: retry_at + 3,
+                duration_ms: 7,
+                status: Some(204),
+                error: None,
+                response_head: Some("answer 204".into()),
+                next_retry_at_ms: None,
+            },
+        ]
+    );
+    assert_eq!(s.delivery_detail("nope").await.unwrap(), None);
+}
+
+async fn delivery_log_lists_newest_first_with_filters_and_paging(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let hook = webhook(s, &a).await;
+    let other = webhook(s, &a).await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(
+            queue(s, &a, &[&hook, &other], T).await.deliveries[0]
+                .id
+                .clone(),
+        );
+    }
+    let claimed = claim(s, T, 100, std::slice::from_ref(&other.id), "tok").await;
+    let failed = claimed.iter().find(|d| d.id == ids[1]).unwrap();
+    // A 400 (a 410 would switch the webhook off and cancel the rest).
+    s.finish_deliveries(&[logged(failed, FinishedState::Failed, Some(400), T + 1)])
+        .await
+        .unwrap();
+    let listed = |f: DeliveryFilter| async move {
+        s.deliveries_of_webhook(&f)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.id)
+            .collect::<Vec<_>>()
+    };
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    assert_eq!(listed(filter(&hook)).await, newest_first);
+    let page = DeliveryFilter {
+        limit: 2,
+        until_id: Some(ids[3].clone()),
+        ..filter(&hook)
+    };
+    assert_eq!(listed(page).await, [ids[2].clone(), ids[1].clone()]);
+    let since = DeliveryFilter {
+        since_id: Some(ids[2].clone()),
+        ..filter(&hook)
+    };
+    assert_eq!(listed(since).await, [ids[4].clone(), ids[3].clone()]);
+    let failed_only = DeliveryFilter {
+        state: Some(DeliveryState::Failed),
+        ..filter(&hook)
+    };
+    assert_eq!(listed(failed_only).await, [ids[1].clone()]);
+    let pending = DeliveryFilter {
+        state: Some(DeliveryState::Pending),
+        ..filter(&hook)
+    };
+    assert_eq!(listed(pending).await.len(), 4);
+    let follows = DeliveryFilter {
+        event_type: Some("follow".into()),
+        ..filter(&hook)
+    };
+    assert!(listed(follows).await.is_empty());
+    let summary = &s.deliveries_of_webhook(&filter(&hook)).await.unwrap()[0];
+    assert_eq!(summary.state, DeliveryState::Pending);
+    assert!(summary.next_attempt_at.is_some());
+}
+
+async fn delivery_log_redelivery_keeps_the_event_and_is_idempotent(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let hook = webhook(s, &a).await;
+    let outboxes = [
+        queue(s, &a, &[&hook], T).await,
+        queue(s, &a, &[&hook], T + 100).await,
+        queue(s, &a, &[&hook], T + 200).await,
+    ];
+    let claimed = claim(s, T + 200, 100, &[], "tok").await;
+    let batch: Vec<Finished> = claimed
+        .iter()
+        .map(|d| logged(d, FinishedState::Failed, Some(500), T + 300))
+        .collect();
+    s.finish_deliveries(&batch).await.unwrap();
+    let original = &outboxes[0].deliveries[0];
+    let mut n = 0;
+    let mut new_id = || {
+        n += 1;
+        format!("{}-re{n}", next_id())
+    };
+    let one = RedeliverySet::One {
+        delivery_id: original.id.clone(),
+    };
+    // Take the wake-up the queued notes left, to see the redelivery's own.
+    let _ = tokio::time::timeout(
+        Duration::from_millis(1),
+        s.deliveries_committed().notified(),
+    )
+    .await;
+    let queued = s.redeliver(&hook.id, &one, &mut new_id).await.unwrap();
+    assert_eq!(queued.len(), 1);
+    tokio::time::timeout(Duration::from_secs(1), s.deliveries_committed().notified())
+        .await
+        .expect("a redelivery wakes the workers");
+    assert_eq!(
+        s.redeliver(&hook.id, &one, &mut new_id).await.unwrap(),
+        Vec::<String>::new(),
+        "already pending"
+    );
+    let again = claim(s, T + 400, 100, &[], "tok2").await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].id, queued[0]);
+    assert_eq!(again[0].event_id, original.event_id);
+    assert_eq!(again[0].attempts, 0, "a new attempt series");
+    assert_eq!(again[0].body, outboxes[0].payloads[0].body);
+    // The failed set since T + 100, at most one per call: the oldest first.
+    let set = RedeliverySet::FailedSince {
+        since_ms: T + 100,
+        limit: 1,
+    };
+    let first = s.redeliver(&hook.id, &set, &mut new_id).await.unwrap();
+    let second = s.redeliver(&hook.id, &set, &mut new_id).await.unwrap();
+    let third = s.redeliver(&hook.id, &set, &mut new_id).await.unwrap();
+    let event_of = |id: String| async move {
+        s.delivery_detail(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .delivery
+            .event_id
+    };
+    assert_eq!(
+        event_of(first[0].clone()).await,
+        outboxes[1].deliveries[0].event_id
+    );
+    assert_eq!(
+        event_of(second[0].clone()).await,
+        outboxes[2].deliveries[0].event_id
+    );
+    assert!(third.is_empty(), "every failed one is pending again");
+    assert!(
+        s.redeliver("gone", &one, &mut new_id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not through another webhook"
+    );
+}
+
+async fn delivery_log_pruning_keeps_the_newest_and_payloads_in_use(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let hook = webhook(s, &a).await;
+    let other = webhook(s, &a).await;
+    let mut outboxes = Vec::new();
+    for i in 0..6 {
+        outboxes.push(queue(s, &a, &[&hook, &other], T + i).await);
+    }
+    let claimed = claim(s, T + 10, 100, std::slice::from_ref(&other.id), "tok").await;
+    let batch: Vec<Finished> = claimed
+        .iter()
+        .map(|d| {
+            logged(
+                d,
+                FinishedState::Succeeded,
+                Some(200),
+                T + 20 + d.created_at - T,
+            )
+        })
+        .collect();
+    s.finish_deliveries(&batch).await.unwrap();
+    // Nothing is old, and every webhook is under the cap.
+    let none = s
+        .prune_delivery_log("0", "0", 10, &[hook.id.clone(), other.id.clone()], 100)
+        .await
+        .unwrap();
+    assert_eq!(none.deliveries, 0);
+    // The cap keeps the newest 4 of `hook`, in batches of 1.
+    let pruned = s
+        .prune_delivery_log("0", "0", 4, std::slice::from_ref(&hook.id), 1)
+        .await
+        .unwrap();
+    assert_eq!(pruned.deliveries, 1);
+    s.prune_delivery_log("0", "0", 4, std::slice::from_ref(&hook.id), 1)
+        .await
+        .unwrap();
+    let left: Vec<String> = s
+        .deliveries_of_webhook(&filter(&hook))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    let newest: Vec<String> = outboxes[2..]
+        .iter()
+        .rev()
+        .map(|o| o.deliveries[0].id.clone())
+        .collect();
+    assert_eq!(left, newest);
+    let gone = s
+        .delivery_detail(&outboxes[0].deliveries[0].id)
+        .await
+        .unwrap();
+    assert_eq!(gone, None, "its attempts went with it");
+    // The pending deliveries of `other` still use the payloads.
+    let kept = s
+        .delivery_detail(&outboxes[0].deliveries[1].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        kept.body.as_deref(),
+        Some(outboxes[0].payloads[0].body.as_str())
+    );
+    assert_eq!(pruned.payloads, 0);
+    // By age (ids begin with their time): those created before the fifth event (the
+    // two next oldest), never a pending one, nor a payload a pending one uses.
+    let fifth = outboxes[4].payloads[0].id.clone();
+    let aged = s
+        .prune_delivery_log(&fifth, &fifth, 100, &[], 100)
+        .await
+        .unwrap();
+    assert_eq!(aged.deliveries, 2);
+    assert_eq!(aged.payloads, 0);
+    assert_eq!(counts(s).await.pending, 6, "pending ones stay");
+    assert_eq!(
+        s.deliveries_of_webhook(&filter(&hook)).await.unwrap().len(),
+        2
+    );
+    // Once `other`'s deliveries are gone too, so are their payloads.
+    let rest = claim(s, T + 30, 100, &[], "tok3").await;
+    let batch: Vec<Finished> = rest
+        .iter()
+        .map(|d| logged(d, FinishedState::Failed, Some(400), T + 40))
+        .collect();
+    s.finish_deliveries(&batch).await.unwrap();
+    let all = s
+        .prune_delivery_log("zzzzzzzzzzzzzzzzz", "zzzzzzzzzzzzzzzzz", 100, &[], 100)
+        .await
+        .unwrap();
+    assert_eq!(all.deliveries, 8);
+    assert_eq!(all.payloads, 6);
+    assert_eq!(counts(s).await, DeliveryCounts::default());
 }

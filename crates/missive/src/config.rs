@@ -41,6 +41,9 @@ struct RawConfig {
     webhook_disable_after: Option<String>,
     retry_after_max: Option<String>,
     secret_rotation_grace: Option<String>,
+    delivery_log_retention: Option<String>,
+    delivery_log_max_per_webhook: Option<u64>,
+    redeliver_max: Option<u64>,
 }
 
 /// `allowed_private_networks` may be a TOML list or a comma-separated string.
@@ -129,6 +132,12 @@ pub struct Config {
     pub retry_after_max_ms: u64,
     /// How long a replaced secret keeps signing deliveries.
     pub secret_rotation_grace_ms: i64,
+    /// How long finished deliveries and their attempts stay in the delivery log.
+    pub delivery_log_retention: Duration,
+    /// How many finished deliveries of one webhook the log keeps at most.
+    pub delivery_log_max_per_webhook: u64,
+    /// The most deliveries one `redeliver` call of a webhook's failed set queues.
+    pub redeliver_max: u64,
 }
 
 /// Like the derived `Debug`, but the database URL is shown without its credentials, so
@@ -154,6 +163,12 @@ impl std::fmt::Debug for Config {
             .field("health", &self.health)
             .field("retry_after_max_ms", &self.retry_after_max_ms)
             .field("secret_rotation_grace_ms", &self.secret_rotation_grace_ms)
+            .field("delivery_log_retention", &self.delivery_log_retention)
+            .field(
+                "delivery_log_max_per_webhook",
+                &self.delivery_log_max_per_webhook,
+            )
+            .field("redeliver_max", &self.redeliver_max)
             .finish()
     }
 }
@@ -197,6 +212,12 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("MISSIVE_WEBHOOK_DISABLE_AFTER", "webhook_disable_after"),
     ("MISSIVE_RETRY_AFTER_MAX", "retry_after_max"),
     ("MISSIVE_SECRET_ROTATION_GRACE", "secret_rotation_grace"),
+    ("MISSIVE_DELIVERY_LOG_RETENTION", "delivery_log_retention"),
+    (
+        "MISSIVE_DELIVERY_LOG_MAX_PER_WEBHOOK",
+        "delivery_log_max_per_webhook",
+    ),
+    ("MISSIVE_REDELIVER_MAX", "redeliver_max"),
 ];
 
 impl Config {
@@ -240,7 +261,9 @@ fn env_value(key: &str, value: &str) -> anyhow::Result<toml::Value> {
         | "delivery_per_host_concurrency"
         | "webhook_limit"
         | "reaction_throttle_ms"
-        | "webhook_disable_after_failures" => {
+        | "webhook_disable_after_failures"
+        | "delivery_log_max_per_webhook"
+        | "redeliver_max" => {
             toml::Value::Integer(value.trim().parse().context("expected a whole number")?)
         }
         "signup_open" => {
@@ -369,6 +392,12 @@ impl RawConfig {
             health,
             retry_after_max_ms,
             secret_rotation_grace_ms,
+            delivery_log_retention: duration(
+                "delivery_log_retention",
+                self.delivery_log_retention.as_deref().unwrap_or("7d"),
+            )?,
+            delivery_log_max_per_webhook: self.delivery_log_max_per_webhook.unwrap_or(1000),
+            redeliver_max: self.redeliver_max.unwrap_or(100).max(1),
         })
     }
 }
@@ -383,6 +412,28 @@ fn cidrs(key: &str, value: Option<StringOrList>) -> anyhow::Result<Vec<Cidr>> {
                 .with_context(|| format!("{key}: {n:?} is not a CIDR network"))
         })
         .collect()
+}
+
+/// A duration such as `7d`, `12h`, `30m`, `45s` or `500ms`.
+fn duration(key: &str, text: &str) -> anyhow::Result<Duration> {
+    let text = text.trim();
+    let expected = || anyhow::anyhow!("{key}: {text:?} is not a duration such as 7d, 12h or 30m");
+    let unit_at = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(expected)?;
+    let (count, unit) = text.split_at(unit_at);
+    let count: u64 = count.parse().map_err(|_| expected())?;
+    let unit_ms: u64 = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(expected()),
+    };
+    Ok(Duration::from_millis(
+        count.checked_mul(unit_ms).ok_or_else(expected)?,
+    ))
 }
 
 fn rate(key: &str, value: Option<String>, default: &str) -> anyhow::Result<Option<Rate>> {
@@ -568,5 +619,34 @@ mod tests {
             format!("{err:#}").contains("MISSIVE_DELIVERY_TIMEOUT_MS"),
             "{err:#}"
         );
+    }
+
+    #[test]
+    fn delivery_log_settings() {
+        let config = Config::load(None, |_| None).unwrap();
+        assert_eq!(
+            config.delivery_log_retention,
+            Duration::from_secs(7 * 86_400)
+        );
+        assert_eq!(config.delivery_log_max_per_webhook, 1000);
+        assert_eq!(config.redeliver_max, 100);
+        let env = |name: &str| match name {
+            "MISSIVE_DELIVERY_LOG_RETENTION" => Some("12h".to_owned()),
+            "MISSIVE_DELIVERY_LOG_MAX_PER_WEBHOOK" => Some("50".to_owned()),
+            "MISSIVE_REDELIVER_MAX" => Some("7".to_owned()),
+            _ => None,
+        };
+        let config = Config::load(None, env).unwrap();
+        assert_eq!(
+            config.delivery_log_retention,
+            Duration::from_secs(12 * 3600)
+        );
+        assert_eq!(config.delivery_log_max_per_webhook, 50);
+        assert_eq!(config.redeliver_max, 7);
+        for bad in ["7", "d", "7 weeks", "-1d"] {
+            let env =
+                |name: &str| (name == "MISSIVE_DELIVERY_LOG_RETENTION").then(|| bad.to_owned());
+            assert!(Config::load(None, env).is_err(), "{bad:?}");
+        }
     }
 }

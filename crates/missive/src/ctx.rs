@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 
 use crate::config::Config;
 use crate::fanout::ReactionThrottle;
+use crate::metrics::DeliveryMetrics;
 use crate::passwords::PasswordPool;
 use crate::rate_limit::RateLimiter;
 
@@ -25,6 +26,8 @@ pub struct Ctx {
     pub passwords: PasswordPool,
     pub rate_limiter: RateLimiter,
     pub reaction_throttle: ReactionThrottle,
+    /// What this node's delivery workers did, for `/metrics`.
+    pub metrics: DeliveryMetrics,
 }
 
 /// A webhook to send Misskey's test payload of `event` to, once (`i/webhooks/test`).
@@ -50,6 +53,7 @@ impl Ctx {
             ids: IdGenerator::new(rand::random(), rand::random()),
             test_sends,
             passwords: PasswordPool::for_this_machine()?,
+            metrics: DeliveryMetrics::default(),
         })
     }
 

@@ -1,6 +1,6 @@
 //! Operational endpoints: `/healthz` (the database answers) and `/metrics`
-//! (delivery queue counts and this node's dropped `reaction` deliveries, in the
-//! Prometheus text format).
+//! (delivery queue counts from the database, and this node's delivery counters,
+//! histograms and dropped `reaction` deliveries, in the Prometheus text format).
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -66,5 +66,12 @@ async fn metrics(State(ctx): State<Arc<Ctx>>) -> Response {
         "missive_reaction_deliveries_dropped_total {}",
         ctx.reaction_throttle.dropped()
     );
+    let _ = writeln!(
+        out,
+        "# HELP missive_deliveries_pending Deliveries waiting to be sent or retried (whole database)."
+    );
+    let _ = writeln!(out, "# TYPE missive_deliveries_pending gauge");
+    let _ = writeln!(out, "missive_deliveries_pending {}", counts.pending);
+    ctx.metrics.write(&mut out);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

@@ -8,6 +8,7 @@ pub mod ctx;
 mod fanout;
 mod health;
 mod identicon;
+pub mod metrics;
 pub mod passwords;
 pub mod rate_limit;
 pub mod ui;

@@ -238,6 +238,38 @@ static WEBHOOKS_TEST: Schema = Schema::new(&[
 ])
 .required(&["webhookId", "type"]);
 
+/// A delivery's states, as the delivery log reports them.
+pub const DELIVERY_STATES: &[&str] = &["pending", "succeeded", "failed", "cancelled"];
+
+static DELIVERIES_LIST: Schema = Schema::new(&[
+    Prop::new("webhookId", Kind::Id),
+    Prop::new("state", Kind::Enum(DELIVERY_STATES)).nullable(),
+    Prop::new("type", Kind::Enum(crate::api::schema::EVENT_TYPES)).nullable(),
+    Prop::new("sinceId", Kind::Id),
+    Prop::new("untilId", Kind::Id),
+    Prop::new("limit", PAGE_LIMIT),
+])
+.required(&["webhookId"]);
+
+static DELIVERY_ID: Schema =
+    Schema::new(&[Prop::new("deliveryId", Kind::Id)]).required(&["deliveryId"]);
+
+/// One delivery again (`deliveryId`), or a webhook's failed ones since a time
+/// (`webhookId` and `since`, epoch milliseconds).
+static REDELIVER: Schema = Schema::new(&[
+    Prop::new("deliveryId", Kind::Id),
+    Prop::new("webhookId", Kind::Id),
+    Prop::new(
+        "since",
+        Kind::Int {
+            min: 0,
+            max: i64::MAX,
+            default: 0,
+        },
+    ),
+])
+.any_of(&["deliveryId", "webhookId"]);
+
 static ADMIN_WEBHOOKS_LIST: Schema = Schema::new(&[
     Prop::new("userId", Kind::Id).nullable(),
     Prop::new("active", Kind::Bool),
@@ -256,6 +288,52 @@ static META: Schema = Schema::new(&[Prop::new("detail", Kind::Bool)]);
 
 static ENDPOINT: Schema =
     Schema::new(&[Prop::new("endpoint", Kind::Str(ANY_LENGTH))]).required(&["endpoint"]);
+
+/// One entry of the delivery log (missive's own shape).
+fn delivery_json() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "id": { "type": "string", "format": "misskey:id" },
+            "webhookId": { "type": "string", "format": "misskey:id" },
+            "eventId": { "type": "string" },
+            "type": { "type": "string" },
+            "state": { "type": "string", "enum": DELIVERY_STATES },
+            "attempts": { "type": "integer" },
+        },
+        "required": ["id", "webhookId", "eventId", "type", "state", "attempts"],
+    })
+}
+
+fn delivery_list() -> Value {
+    json!({ "type": "array", "items": delivery_json() })
+}
+
+fn delivery_detail() -> Value {
+    json!({
+        "allOf": [
+            delivery_json(),
+            {
+                "type": "object",
+                "properties": {
+                    "attemptLog": { "type": "array", "items": { "type": "object" } },
+                    "requestBody": { "type": ["string", "null"] },
+                },
+                "required": ["attemptLog"],
+            },
+        ]
+    })
+}
+
+fn redelivered() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "deliveryIds": { "type": "array", "items": { "type": "string", "format": "misskey:id" } },
+        },
+        "required": ["deliveryIds"],
+    })
+}
 
 /// Misskey's `NoteReaction` (not among the vendored components).
 fn note_reactions() -> Value {
@@ -471,4 +549,28 @@ pub static ENDPOINTS: &[Endpoint] = &[
     Endpoint::new("admin/webhooks/update", Admin, &ADMIN_WEBHOOKS_UPDATE)
         .errors(&[("NO_SUCH_WEBHOOK", 400)])
         .summary("Switch any webhook on or off."),
+    Endpoint::new("i/webhooks/deliveries", User, &DELIVERIES_LIST)
+        .answers(Answer::Inline(delivery_list))
+        .errors(&[("NO_SUCH_WEBHOOK", 400)])
+        .summary("A webhook's deliveries, newest first (missive's delivery log)."),
+    Endpoint::new("i/webhooks/deliveries/show", User, &DELIVERY_ID)
+        .answers(Answer::Inline(delivery_detail))
+        .errors(&[("NO_SUCH_DELIVERY", 400)])
+        .summary("One delivery with its attempts and the exact body that was sent."),
+    Endpoint::new("i/webhooks/redeliver", User, &REDELIVER)
+        .answers(Answer::Inline(redelivered))
+        .errors(&[("NO_SUCH_DELIVERY", 400), ("NO_SUCH_WEBHOOK", 400)])
+        .summary("Send a delivery again, or a webhook's failed ones since a time, with the same eventId."),
+    Endpoint::new("admin/webhooks/deliveries", Admin, &DELIVERIES_LIST)
+        .answers(Answer::Inline(delivery_list))
+        .errors(&[("NO_SUCH_WEBHOOK", 400)])
+        .summary("Any webhook's deliveries, newest first."),
+    Endpoint::new("admin/webhooks/deliveries/show", Admin, &DELIVERY_ID)
+        .answers(Answer::Inline(delivery_detail))
+        .errors(&[("NO_SUCH_DELIVERY", 400)])
+        .summary("Any delivery with its attempts and the body that was sent."),
+    Endpoint::new("admin/webhooks/redeliver", Admin, &REDELIVER)
+        .answers(Answer::Inline(redelivered))
+        .errors(&[("NO_SUCH_DELIVERY", 400), ("NO_SUCH_WEBHOOK", 400)])
+        .summary("Send any delivery again, or a webhook's failed ones since a time."),
 ];

@@ -5,6 +5,7 @@
 mod account;
 mod admin;
 mod auth;
+mod deliveries;
 pub mod endpoints;
 pub mod error;
 mod following;
@@ -216,6 +217,12 @@ async fn dispatch(ctx: &Ctx, name: &str, call: Call) -> ApiResult {
         "i/webhooks/test" => webhooks::test(ctx, call).await,
         "admin/webhooks/list" => admin::list_webhooks(ctx, call).await,
         "admin/webhooks/update" => admin::update_webhook(ctx, call).await,
+        "i/webhooks/deliveries" => deliveries::list(ctx, call).await,
+        "i/webhooks/deliveries/show" => deliveries::show(ctx, call).await,
+        "i/webhooks/redeliver" => deliveries::redeliver(ctx, call).await,
+        "admin/webhooks/deliveries" => deliveries::admin_list(ctx, call).await,
+        "admin/webhooks/deliveries/show" => deliveries::admin_show(ctx, call).await,
+        "admin/webhooks/redeliver" => deliveries::admin_redeliver(ctx, call).await,
         _ => Err(ApiError::unknown_endpoint()),
     }
 }

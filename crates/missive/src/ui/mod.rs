@@ -192,6 +192,7 @@ const ASSETS: &[Asset] = &assets![
     "js/shared.js",
     "js/notes.js",
     "js/webhook.js",
+    "js/deliveries.js",
     "js/pages/admin-webhooks.js",
     "js/pages/home.js",
     "js/pages/not-found.js",

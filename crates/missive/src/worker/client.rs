@@ -20,6 +20,95 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// How much of a response body is read before the rest is dropped.
 const BODY_CAP: usize = 64 * 1024;
+/// How much of a response body the delivery log keeps.
+pub const LOGGED_BODY_CAP: usize = 1024;
+
+/// Why an attempt got no HTTP answer, as the delivery log names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkError {
+    /// The connection was refused (or reset before an answer).
+    Refused,
+    Timeout,
+    /// The name did not resolve.
+    Dns,
+    Tls,
+    /// The network policy forbids the address (or the URL cannot be dialled at all).
+    Blocked,
+    Other,
+}
+
+impl NetworkError {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkError::Refused => "refused",
+            NetworkError::Timeout => "timeout",
+            NetworkError::Dns => "dns",
+            NetworkError::Tls => "tls",
+            NetworkError::Blocked => "blocked",
+            NetworkError::Other => "other",
+        }
+    }
+
+    /// Classifies a failed request by the errors it wraps.
+    fn of(e: &reqwest::Error) -> NetworkError {
+        if e.is_timeout() {
+            return NetworkError::Timeout;
+        }
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        let mut text = String::new();
+        while let Some(err) = source {
+            if let Some(io) = err.downcast_ref::<std::io::Error>() {
+                match io.kind() {
+                    std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionReset => {
+                        return NetworkError::Refused;
+                    }
+                    std::io::ErrorKind::TimedOut => return NetworkError::Timeout,
+                    _ => {}
+                }
+            }
+            text.push_str(&err.to_string().to_ascii_lowercase());
+            text.push('\n');
+            source = err.source();
+        }
+        if text.contains(BLOCKED_BY_POLICY) {
+            NetworkError::Blocked
+        } else if text.contains("dns") || text.contains("resolve") || text.contains("lookup") {
+            NetworkError::Dns
+        } else if text.contains("tls") || text.contains("certificate") || text.contains("ssl") {
+            NetworkError::Tls
+        } else if text.contains("refused") {
+            NetworkError::Refused
+        } else {
+            NetworkError::Other
+        }
+    }
+}
+
+/// How an attempt went, for the delivery log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptReport {
+    pub outcome: AttemptOutcome,
+    /// Why no answer came, when none did.
+    pub error: Option<NetworkError>,
+    /// The first `LOGGED_BODY_CAP` bytes of the answer's body (lossy UTF-8).
+    pub response_head: Option<String>,
+    /// The `Retry-After` header, as sent (see `missive_core::retry_after`).
+    pub retry_after: Option<String>,
+}
+
+impl AttemptReport {
+    fn failed(error: NetworkError) -> AttemptReport {
+        AttemptReport {
+            outcome: AttemptOutcome::NoResponse,
+            error: Some(error),
+            response_head: None,
+            retry_after: None,
+        }
+    }
+}
+
+/// What the resolver's error says when the policy drops every address of a name.
+const BLOCKED_BY_POLICY: &str = "may not be dialled";
 
 /// One webhook POST.
 #[derive(Debug, Clone)]
@@ -33,14 +122,6 @@ pub struct Request<'a> {
     /// both, so receivers can switch to the new secret without rejecting anything.
     pub previous_secret: Option<&'a str>,
     pub body: Bytes,
-}
-
-/// What a receiver answered, as far as the queue cares.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
-    pub outcome: AttemptOutcome,
-    /// The `Retry-After` header, as sent (see `missive_core::retry_after`).
-    pub retry_after: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -75,33 +156,29 @@ impl DeliveryClient {
 
     /// Sends one request and classifies the answer. Never fails: every problem is an outcome.
     pub async fn post(&self, req: Request<'_>) -> AttemptOutcome {
-        self.send(req).await.outcome
+        self.post_reporting(req).await.outcome
     }
 
-    /// Sends one request and returns the outcome with what the answer asks of a retry.
-    pub async fn send(&self, req: Request<'_>) -> Answer {
-        let no_response = Answer {
-            outcome: AttemptOutcome::NoResponse,
-            retry_after: None,
-        };
+    /// `post`, with what the delivery log keeps of the attempt.
+    pub async fn post_reporting(&self, req: Request<'_>) -> AttemptReport {
         let Ok(url) = reqwest::Url::parse(req.url) else {
-            return no_response;
+            return AttemptReport::failed(NetworkError::Other);
         };
         if !matches!(url.scheme(), "http" | "https") {
-            return no_response;
+            return AttemptReport::failed(NetworkError::Other);
         }
         // Hostnames are checked by the resolver; IP literals never reach it.
         let literal = match url.host() {
             Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
             Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
             Some(url::Host::Domain(_)) => None,
-            None => return no_response,
+            None => return AttemptReport::failed(NetworkError::Other),
         };
         if let Some(ip) = literal
             && !self.policy.allows(ip)
         {
             tracing::debug!(%ip, "refused to dial a non-public address");
-            return no_response;
+            return AttemptReport::failed(NetworkError::Blocked);
         }
         let mut request = self.http.post(url);
         if !req.secret.is_empty() {
@@ -143,9 +220,11 @@ impl DeliveryClient {
                     .get(reqwest::header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned);
-                drain_capped(response).await;
-                Answer {
+                let head = drain_capped(response).await;
+                AttemptReport {
                     outcome: AttemptOutcome::Status(status),
+                    error: None,
+                    response_head: Some(String::from_utf8_lossy(&head).into_owned()),
                     retry_after,
                 }
             }
@@ -153,23 +232,28 @@ impl DeliveryClient {
                 // reqwest's message names the URL, whose userinfo or query may hold a secret.
                 let e = e.without_url();
                 tracing::debug!(error = %e, url = %url_for_logs(req.url), "delivery attempt got no response");
-                no_response
+                AttemptReport::failed(NetworkError::of(&e))
             }
         }
     }
 }
 
 /// Reads at most `BODY_CAP` bytes so that a small answer leaves the connection reusable,
-/// and drops the rest (closing the connection) rather than buffering a large one.
-async fn drain_capped(response: reqwest::Response) {
+/// and drops the rest (closing the connection) rather than buffering a large one. Returns
+/// the first `LOGGED_BODY_CAP` bytes, for the delivery log.
+async fn drain_capped(response: reqwest::Response) -> Vec<u8> {
     let mut stream = response.bytes_stream();
     let mut read = 0;
+    let mut head = Vec::new();
     while let Some(Ok(chunk)) = stream.next().await {
         read += chunk.len();
+        let room = LOGGED_BODY_CAP - head.len();
+        head.extend_from_slice(&chunk[..chunk.len().min(room)]);
         if read > BODY_CAP {
             break;
         }
     }
+    head
 }
 
 /// Resolves names with the system resolver and keeps only allowed addresses.
@@ -192,7 +276,7 @@ impl Resolve for CheckedResolver {
             if allowed.is_empty() {
                 let refused: Vec<String> = found.iter().map(|a| a.ip().to_string()).collect();
                 let msg = format!(
-                    "{host} resolves only to addresses that may not be dialled: {}",
+                    "{host} resolves only to addresses that {BLOCKED_BY_POLICY}: {}",
                     refused.join(", ")
                 );
                 return Err(msg.into());

@@ -1,12 +1,14 @@
 //! One attempt: builds Misskey's envelope, posts it, and decides from the outcome what
 //! the queue does next.
 
+use std::time::{Duration, Instant};
+
 use missive_core::retry::{AttemptOutcome, NextStep};
 use missive_core::retry_after;
-use missive_store::{ClaimedDelivery, Finished, FinishedState};
+use missive_store::{AttemptLog, ClaimedDelivery, Finished, FinishedState};
 
 use crate::ctx::{Ctx, now_ms};
-use crate::worker::client::{Answer, DeliveryClient, Request};
+use crate::worker::client::{AttemptReport, DeliveryClient, Request};
 use crate::worker::envelope::Envelope;
 
 /// Sends one delivery and decides what happens next.
@@ -18,7 +20,10 @@ pub(super) async fn deliver(
     let target = match &delivery.target {
         Some(target) if target.active => target,
         // Switched off or deleted since it was queued: never sent.
-        _ => return finish(&delivery, FinishedState::Cancelled, None),
+        _ => {
+            ctx.metrics.finished("cancelled");
+            return finish(&delivery, FinishedState::Cancelled, None);
+        }
     };
     let body = Envelope {
         server: &ctx.config.origin.url,
@@ -30,8 +35,10 @@ pub(super) async fn deliver(
         body: &delivery.body,
     }
     .to_bytes();
-    let answer = client
-        .send(Request {
+    let started_at_ms = now_ms();
+    let clock = Instant::now();
+    let report = client
+        .post_reporting(Request {
             url: &target.url,
             hook_id: &delivery.webhook_id,
             event_id: &delivery.event_id,
@@ -40,29 +47,84 @@ pub(super) async fn deliver(
             body,
         })
         .await;
-    let outcome = answer.outcome;
+    let took = clock.elapsed();
+    let outcome = report.outcome;
     let attempt = delivery.attempts as u32 + 1;
     let step = ctx
         .config
         .retry
         .next_step(attempt, outcome, rand::random::<f64>());
-    let step = with_retry_after(ctx, step, &answer);
+    let step = with_retry_after(ctx, step, &report);
     let state = match step {
         NextStep::Succeeded => FinishedState::Succeeded,
         NextStep::GaveUp => FinishedState::Failed,
         NextStep::RetryAfterMs(ms) => FinishedState::RetryAt(now_ms() + ms as i64),
     };
     tracing::debug!(delivery = %delivery.id, webhook = %delivery.webhook_id, attempt, ?outcome, ?state, "delivery attempt");
-    finish(&delivery, state, Some(outcome))
+    count(ctx, &delivery, &report, state, took);
+    let log = AttemptLog {
+        attempt: i64::from(attempt),
+        started_at_ms,
+        duration_ms: took.as_millis() as i64,
+        status: match outcome {
+            AttemptOutcome::Status(code) => Some(i64::from(code)),
+            AttemptOutcome::NoResponse => None,
+        },
+        error: report.error.map(|e| e.as_str().to_owned()),
+        response_head: report.response_head,
+        next_retry_at_ms: match state {
+            FinishedState::RetryAt(at) => Some(at),
+            _ => None,
+        },
+    };
+    Finished {
+        log: Some(log),
+        ..finish(&delivery, state, Some(outcome))
+    }
+}
+
+/// Counts the attempt, and the delivery if it is over, in this node's metrics.
+fn count(
+    ctx: &Ctx,
+    delivery: &ClaimedDelivery,
+    report: &AttemptReport,
+    state: FinishedState,
+    took: Duration,
+) {
+    let metrics = &ctx.metrics;
+    metrics.attempt_duration.observe(took);
+    metrics.attempt(match (report.outcome, report.error) {
+        (AttemptOutcome::Status(code), _) => match code {
+            200..=299 => "2xx",
+            300..=399 => "3xx",
+            400..=499 => "4xx",
+            500..=599 => "5xx",
+            _ => "other",
+        },
+        (AttemptOutcome::NoResponse, Some(error)) => error.as_str(),
+        (AttemptOutcome::NoResponse, None) => "other",
+    });
+    match state {
+        FinishedState::Succeeded => {
+            metrics.finished("succeeded");
+            let since_event = (now_ms() - delivery.created_at).max(0) as u64;
+            metrics
+                .end_to_end
+                .observe(Duration::from_millis(since_event));
+        }
+        FinishedState::Failed => metrics.finished("failed"),
+        FinishedState::Cancelled => metrics.finished("cancelled"),
+        FinishedState::RetryAt(_) => {}
+    }
 }
 
 /// A 429 or 503 with `Retry-After` may move the retry later than the backoff (capped).
-fn with_retry_after(ctx: &Ctx, step: NextStep, answer: &Answer) -> NextStep {
-    let wait_ms = answer
+fn with_retry_after(ctx: &Ctx, step: NextStep, report: &AttemptReport) -> NextStep {
+    let wait_ms = report
         .retry_after
         .as_deref()
         .and_then(|value| retry_after::parse(value, now_ms()));
-    retry_after::adjust(step, answer.outcome, wait_ms, ctx.config.retry_after_max_ms)
+    retry_after::adjust(step, report.outcome, wait_ms, ctx.config.retry_after_max_ms)
 }
 
 fn finish(
@@ -78,6 +140,7 @@ fn finish(
         attempted: outcome.is_some(),
         status: outcome.map_or(0, AttemptOutcome::latest_status),
         at_ms: now_ms(),
+        log: None,
     }
 }
 

@@ -14,9 +14,10 @@
 pub mod client;
 mod deliver;
 mod dispatch;
-mod envelope;
+pub mod envelope;
 mod in_flight;
 mod launch;
+mod prune;
 mod record;
 mod test_send;
 mod wake;
@@ -45,6 +46,8 @@ pub async fn run(
     let recorder = tokio::spawn(record::record(ctx.clone(), finished_rx, retry_hint.clone()));
     // Deliveries committed by other nodes wake this dispatcher too (PostgreSQL only).
     let waker = tokio::spawn(wake::run(ctx.clone(), shutdown.clone()));
+    // The delivery log stays within its retention and per-webhook cap.
+    let pruner = tokio::spawn(prune::run(ctx.clone(), shutdown.clone()));
     let tester = tokio::spawn(test_send::run(
         ctx.clone(),
         client.clone(),
@@ -53,6 +56,7 @@ pub async fn run(
     ));
     dispatch::dispatch(ctx, client, shutdown, finished_tx, retry_hint).await;
     let _ = waker.await;
+    let _ = pruner.await;
     let _ = tester.await;
     // The channel closes when the last in-flight task drops its sender.
     let _ = recorder.await;

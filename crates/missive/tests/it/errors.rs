@@ -109,3 +109,12 @@ pub const CANNOT_REACT_TO_RENOTE: &str = "eaccdc08-ddef-43fe-908f-d108faad57f5";
 pub const NO_SUCH_NOTE_REACTIONS_DELETE: &str = "764d9fce-f9f2-4a0e-92b1-6ceac9a7ad37";
 /// `NOT_REACTED` of `notes/reactions/delete`.
 pub const NOT_REACTED: &str = "92f4426d-4196-4125-aa5b-02943e2ec8fc";
+
+// The delivery log (missive's own endpoints).
+
+/// `NO_SUCH_WEBHOOK` of `i/webhooks/deliveries`, `i/webhooks/redeliver` and their admin
+/// equivalents.
+pub const NO_SUCH_WEBHOOK_DELIVERIES: &str = "595747bd-f440-4914-869e-107221b262f3";
+/// `NO_SUCH_DELIVERY` of `i/webhooks/deliveries/show`, `i/webhooks/redeliver` and their
+/// admin equivalents: unknown, another user's, or a deleted webhook's.
+pub const NO_SUCH_DELIVERY: &str = "362dfd3f-4d18-4958-9cd6-e1de9a137e7d";

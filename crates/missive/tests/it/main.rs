@@ -6,6 +6,7 @@ mod cli;
 mod cluster;
 mod crash;
 mod delivery;
+mod delivery_log;
 mod emission;
 mod errors;
 mod fairness;

@@ -89,6 +89,36 @@
  * @property {string[]} on
  *
  * @typedef {Paging & { userId?: string, active?: boolean }} AdminWebhookFilter
+ *
+ * @typedef {'pending' | 'succeeded' | 'failed' | 'cancelled'} DeliveryState
+ *
+ * @typedef {object} Delivery One delivery of an event to a webhook (missive's delivery log).
+ * @property {string} id
+ * @property {string} webhookId
+ * @property {string} userId
+ * @property {string} type The event type.
+ * @property {string} eventId The same on every attempt and on a redelivery.
+ * @property {string} createdAt When the event happened.
+ * @property {DeliveryState} state
+ * @property {number} attempts
+ * @property {number | null} latestStatus HTTP status of the last attempt, 1 for a network error.
+ * @property {string | null} nextAttemptAt When a pending delivery is tried next.
+ * @property {string | null} finishedAt
+ *
+ * @typedef {object} DeliveryAttempt
+ * @property {number} attempt 1 for the first.
+ * @property {string} startedAt
+ * @property {number} durationMs
+ * @property {number | null} status The HTTP status; null when no answer came.
+ * @property {string | null} error Why no answer came: refused, timeout, dns, tls, blocked or other.
+ * @property {string | null} responseBody The first KiB of the answer.
+ * @property {string | null} nextRetryAt
+ *
+ * @typedef {Delivery & { attemptLog: DeliveryAttempt[], requestBody: string | null }} DeliveryDetail
+ *
+ * @typedef {Paging & { webhookId: string, state?: DeliveryState, type?: string }} DeliveryFilter
+ *
+ * @typedef {{ deliveryId: string } | { webhookId: string, since: number }} RedeliverParams
  */
 
 /**
@@ -117,6 +147,12 @@
  *   'i/webhooks/test': { params: { webhookId: string, type: string, override: { url: string, secret: string } }, answer: null },
  *   'admin/webhooks/list': { params: AdminWebhookFilter, answer: AdminWebhook[] },
  *   'admin/webhooks/update': { params: { webhookId: string, active: boolean }, answer: null },
+ *   'i/webhooks/deliveries': { params: DeliveryFilter, answer: Delivery[] },
+ *   'i/webhooks/deliveries/show': { params: { deliveryId: string }, answer: DeliveryDetail },
+ *   'i/webhooks/redeliver': { params: RedeliverParams, answer: { deliveryIds: string[] } },
+ *   'admin/webhooks/deliveries': { params: DeliveryFilter, answer: Delivery[] },
+ *   'admin/webhooks/deliveries/show': { params: { deliveryId: string }, answer: DeliveryDetail },
+ *   'admin/webhooks/redeliver': { params: RedeliverParams, answer: { deliveryIds: string[] } },
  * }} Endpoints
  */
 

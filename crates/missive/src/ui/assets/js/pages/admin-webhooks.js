@@ -1,9 +1,10 @@
 // @ts-check
 // Administration > Webhooks: every user's webhooks, filtered by owner and state, each with
-// an Active switch. Anyone but the administrator is refused.
+// an Active switch and its Deliveries. Anyone but the administrator is refused.
 
 import { $, ApiError, api, el, hasCode, requireSignIn, run, showStatus, srOnly, start, userLink } from '../shared.js';
 import { eventsText, healthBadge, lastSentCell, statusCell } from '../webhook.js';
+import { showDeliveries } from '../deliveries.js';
 
 /** @import { AdminWebhook, AdminWebhookFilter, UserDetailed } from '../shared.js' */
 
@@ -94,6 +95,15 @@ async function pageAdminWebhooks() {
         showStatus(`The webhook “${hook.name}” of ${ownerName} was switched ${active ? 'on' : 'off'}.`);
       });
     });
+    const deliveries = el('button', { type: 'button', class: 'webhook-deliveries', text: 'Deliveries' }, srOnly(` (${hook.name}, ${ownerName})`));
+    deliveries.addEventListener('click', () =>
+      run(deliveries, async () => {
+        const section = $('admin-deliveries-section');
+        $('admin-deliveries-title').textContent = `Deliveries of “${hook.name}” (${ownerName})`;
+        section.hidden = false;
+        await showDeliveries($('admin-deliveries'), hook.id, 'admin');
+        section.scrollIntoView({ block: 'start' });
+      }));
     return el('tr', { 'data-webhook-id': hook.id },
       status,
       el('td', {}, owner ? userLink(owner) : el('span', { text: ownerName })),
@@ -101,7 +111,8 @@ async function pageAdminWebhooks() {
       el('td', { class: 'url', text: hook.url }),
       el('td', { text: eventsText(hook) }),
       el('td', {}, lastSentCell(hook)),
-      el('td', { class: 'active-cell' }, toggle, el('label', { htmlFor: id }, 'Active', srOnly(` (${hook.name}, ${ownerName})`))));
+      el('td', { class: 'active-cell' }, toggle, el('label', { htmlFor: id }, 'Active', srOnly(` (${hook.name}, ${ownerName})`))),
+      el('td', {}, deliveries));
   }
 
   more.addEventListener('click', () => run(more, load));

@@ -1,9 +1,11 @@
 // @ts-check
 // The webhook form, for a new webhook (/settings/webhook/new) or an existing one
-// (/settings/webhook/edit/<id>: also Active, the last status, "Send test" and Delete).
+// (/settings/webhook/edit/<id>: also Active, the last status, "Send test", Delete and the
+// Deliveries section).
 
 import { $, api, el, flash, requireSignIn, run, showStatus, start, timeEl } from '../shared.js';
 import { EVENTS, statusCell, webhookStatus } from '../webhook.js';
+import { showDeliveries } from '../deliveries.js';
 
 /** @import { EventName, Webhook } from '../shared.js' */
 
@@ -73,6 +75,7 @@ async function pageWebhookForm(webhookId) {
   active.checked = hook.active;
   showLastStatus(hook);
   form.hidden = false;
+  const deliveries = showDeliveries($('webhook-deliveries'), webhookId, 'i');
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -118,6 +121,7 @@ async function pageWebhookForm(webhookId) {
       }),
     );
   }
+  await deliveries;
 }
 
 // One form for both pages; the edit page's address ends with the webhook's id.
