@@ -8,6 +8,7 @@
 
 pub mod dummy;
 pub mod emission;
+pub mod envelope;
 pub mod event;
 pub mod health;
 pub mod id;

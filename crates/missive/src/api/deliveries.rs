@@ -6,6 +6,7 @@
 //! Who may see what: a delivery is found through its webhook, so an id of another
 //! user's delivery, of a deleted webhook's, or an unknown one all get the same error.
 
+use missive_core::envelope::Envelope;
 use missive_store::{AttemptLog, DeliveryFilter, DeliveryState, DeliverySummary, RedeliverySet};
 use serde::Serialize;
 
@@ -13,7 +14,6 @@ use crate::api::endpoints::DELIVERY_STATES as STATES;
 use crate::api::error::ApiError;
 use crate::api::{ApiResult, Call, Reply};
 use crate::ctx::Ctx;
-use crate::worker::envelope::Envelope;
 
 /// Whose deliveries a call may see: the caller's own, or (the administrator) anyone's.
 #[derive(Clone, Copy)]
@@ -194,7 +194,7 @@ async fn show_in(ctx: &Ctx, call: &Call, scope: Scope<'_>) -> ApiResult {
     let d = &detail.delivery;
     // The envelope is rebuilt exactly as the worker builds it, from the stored body.
     let request_body = detail.body.as_deref().map(|body| {
-        let bytes = Envelope {
+        Envelope {
             server: &ctx.config.origin.url,
             hook_id: &d.webhook_id,
             user_id: &d.user_id,
@@ -203,8 +203,7 @@ async fn show_in(ctx: &Ctx, call: &Call, scope: Scope<'_>) -> ApiResult {
             event_type: &d.event_type,
             body,
         }
-        .to_bytes();
-        String::from_utf8_lossy(&bytes).into_owned()
+        .to_json()
     });
     Reply::json(&DeliveryWithAttempts {
         delivery: Delivery::from(detail.delivery),

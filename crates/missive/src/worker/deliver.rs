@@ -9,7 +9,7 @@ use missive_store::{AttemptLog, ClaimedDelivery, Finished, FinishedState};
 
 use crate::ctx::{Ctx, now_ms};
 use crate::worker::client::{AttemptReport, DeliveryClient, Request};
-use crate::worker::envelope::Envelope;
+use missive_core::envelope::Envelope;
 
 /// Sends one delivery and decides what happens next.
 pub(super) async fn deliver(
@@ -34,7 +34,7 @@ pub(super) async fn deliver(
         event_type: &delivery.event_type,
         body: &delivery.body,
     }
-    .to_bytes();
+    .to_json();
     let started_at_ms = now_ms();
     let clock = Instant::now();
     let report = client
@@ -44,7 +44,7 @@ pub(super) async fn deliver(
             event_id: &delivery.event_id,
             secret: &target.secret,
             previous_secret: target.previous_secret.as_deref(),
-            body,
+            body: body.into(),
         })
         .await;
     let took = clock.elapsed();

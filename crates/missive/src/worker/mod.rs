@@ -14,7 +14,6 @@
 pub mod client;
 mod deliver;
 mod dispatch;
-pub mod envelope;
 mod in_flight;
 mod launch;
 mod prune;

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ctx::{Ctx, TestSend, now_ms};
 use crate::worker::client::{DeliveryClient, Request};
-use crate::worker::envelope::Envelope;
+use missive_core::envelope::Envelope;
 
 /// Starts each queued send in a task of its own until `shutdown`.
 pub(super) async fn run(
@@ -45,7 +45,7 @@ fn spawn(ctx: &Ctx, client: &DeliveryClient, TestSend { webhook, event }: TestSe
         event_type: event.as_str(),
         body: &body.to_string(),
     }
-    .to_bytes();
+    .to_json();
     let client = client.clone();
     let store = ctx.store.clone();
     tokio::spawn(async move {
@@ -56,7 +56,7 @@ fn spawn(ctx: &Ctx, client: &DeliveryClient, TestSend { webhook, event }: TestSe
                 event_id: &event_id,
                 secret: &webhook.secret,
                 previous_secret: None,
-                body: envelope,
+                body: envelope.into(),
             })
             .await;
         if let Err(e) = store

@@ -1,8 +1,7 @@
 //! The delivery body: Misskey's envelope with its keys in Misskey's order
 //! (`server, hookId, userId, eventId, createdAt, type, body`), around a body that was
-//! serialized once when the event happened.
-
-use bytes::Bytes;
+//! serialized once when the event happened. The worker sends it; the delivery log shows
+//! the same text.
 
 pub struct Envelope<'a> {
     pub server: &'a str,
@@ -16,7 +15,8 @@ pub struct Envelope<'a> {
 }
 
 impl Envelope<'_> {
-    pub fn to_bytes(&self) -> Bytes {
+    /// The envelope as JSON text.
+    pub fn to_json(&self) -> String {
         let mut out = String::with_capacity(self.body.len() + 256);
         out.push_str("{\"server\":");
         push_json_string(&mut out, self.server);
@@ -33,7 +33,7 @@ impl Envelope<'_> {
         out.push_str(",\"body\":");
         out.push_str(self.body);
         out.push('}');
-        Bytes::from(out)
+        out
     }
 }
 
@@ -48,7 +48,7 @@ mod tests {
 
     #[test]
     fn keys_come_in_misskeys_order_and_strings_are_escaped() {
-        let bytes = Envelope {
+        let text = Envelope {
             server: "https://x.example",
             hook_id: "h1",
             user_id: "u\"1",
@@ -57,13 +57,12 @@ mod tests {
             event_type: "note",
             body: "{\"note\":{}}",
         }
-        .to_bytes();
-        let text = std::str::from_utf8(&bytes).unwrap();
+        .to_json();
         assert_eq!(
             text,
             r#"{"server":"https://x.example","hookId":"h1","userId":"u\"1","eventId":"e1","createdAt":1757332800000,"type":"note","body":{"note":{}}}"#
         );
-        let parsed: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(parsed["userId"], "u\"1");
     }
 }
