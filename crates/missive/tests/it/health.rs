@@ -86,8 +86,11 @@ async fn failures_switch_the_webhook_off_once_they_span_the_window() {
     );
     assert_eq!(shown["disabledReason"], Value::Null);
     assert_schema("UserWebhook", &shown);
+    // The run's window starts when its first failure was recorded, which was before the
+    // third was seen: two seconds after that sighting, the next failure spans the window.
+    let three_seen = Instant::now();
 
-    tokio::time::sleep(Duration::from_secs(2).saturating_sub(started.elapsed())).await;
+    tokio::time::sleep(Duration::from_millis(2_050).saturating_sub(three_seen.elapsed())).await;
     app.post_note(&token, json!({ "text": "four" })).await;
     let shown = wait_until_shown(&app, &token, &hook, "switched off", |w| {
         w["active"] == false
