@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, HashSet};
 use crate::codec::{IDS_PER_STATEMENT, get, placeholders};
 use crate::delivery_log::{AttemptLog, attempt_line};
 use crate::outbox::chunk_sizes;
-use crate::{Dialect, Result, Store};
+use sqlx::AnyConnection;
+
+use crate::{Dialect, Query, Result, Store};
 
 const PENDING: i64 = 0;
 const SUCCEEDED: i64 = 1;
@@ -101,10 +103,7 @@ impl ClaimSkip {
         )
     }
 
-    fn bind<'q>(
-        &'q self,
-        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    fn bind<'q>(&'q self, mut query: Query<'q>) -> Query<'q> {
         for value in self.webhooks.iter().chain(&self.hosts) {
             query = query.bind(value);
         }
@@ -241,12 +240,22 @@ impl Store {
               FROM webhooks WHERE webhooks.id = deliveries.webhook_id) AS previous_secret, \
              (SELECT body FROM payloads WHERE payloads.id = deliveries.payload_id) AS body"
         );
-        let query = sqlx::query(&sql)
-            .bind(now_ms + lease_ms)
-            .bind(lease_token)
-            .bind(now_ms)
-            .bind(limit);
-        let rows = skip.bind(query).fetch_all(&self.write).await?;
+        let store = self.clone();
+        let skip = skip.clone();
+        let lease_token_owned = lease_token.to_owned();
+        let rows = self
+            .write(move |conn| {
+                Box::pin(async move {
+                    let query = store
+                        .query(&sql)
+                        .bind(now_ms + lease_ms)
+                        .bind(lease_token_owned)
+                        .bind(now_ms)
+                        .bind(limit);
+                    Ok(skip.bind(query).fetch_all(&mut *conn).await?)
+                })
+            })
+            .await?;
         let mut claimed = Vec::with_capacity(rows.len());
         for row in &rows {
             let url: Option<String> = get(row, "url")?;
@@ -298,19 +307,37 @@ impl Store {
         }
         let mut ordered: Vec<&Finished> = finished.iter().collect();
         ordered.sort_by(|a, b| a.delivery_id.cmp(&b.delivery_id));
+        let latest: Vec<(String, (i64, i64))> = latest
+            .into_iter()
+            .map(|(id, v)| (id.to_owned(), v))
+            .collect();
+        let ordered: Vec<Finished> = ordered.into_iter().cloned().collect();
+        let store = self.clone();
+        self.write(move |conn| {
+            Box::pin(async move { store.record_outcomes(conn, &latest, &ordered).await })
+        })
+        .await
+    }
+
+    /// `finish_deliveries`' transaction: the webhooks' latest attempts (`latest`, by
+    /// webhook id) and the outcomes (`finished`, by delivery id), then health.
+    async fn record_outcomes(
+        &self,
+        conn: &mut AnyConnection,
+        latest: &[(String, (i64, i64))],
+        finished: &[Finished],
+    ) -> Result<()> {
         let mut recorded: HashSet<String> = HashSet::new();
-        let mut tx = self.begin_write().await?;
         // One multi-row statement per chunk rather than one per row: a statement per
         // outcome made the round trips to the database the cost of a delivery. On
         // PostgreSQL the rows are first locked in id order, since a joined UPDATE locks
         // in whatever order its plan visits them.
-        let latest: Vec<(&str, (i64, i64))> = latest.into_iter().collect();
-        let mut rest = &latest[..];
+        let mut rest = latest;
         for size in chunk_sizes(rest.len(), FINISH_ROWS) {
             let (chunk, tail) = rest.split_at(size);
             rest = tail;
-            let ids: Vec<&str> = chunk.iter().map(|(id, _)| *id).collect();
-            self.lock_in_order(&mut tx, "webhooks", &ids).await?;
+            let ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
+            self.lock_in_order(conn, "webhooks", &ids).await?;
             // Batches from several recorders (or nodes) commit in any order: the latest
             // fields never go back to an older attempt.
             let sql = format!(
@@ -319,18 +346,18 @@ impl Store {
                  WHERE webhooks.id = v.column1 AND (webhooks.latest_sent_at IS NULL OR webhooks.latest_sent_at <= v.column2)",
                 value_rows(chunk.len(), 3)
             );
-            let mut query = sqlx::query(&sql);
+            let mut query = self.query(&sql);
             for (webhook_id, (at, status)) in chunk {
-                query = query.bind(*webhook_id).bind(*at).bind(*status);
+                query = query.bind(webhook_id.as_str()).bind(*at).bind(*status);
             }
-            query.execute(&mut *tx).await?;
+            query.execute(&mut *conn).await?;
         }
-        let mut rest = &ordered[..];
+        let mut rest = finished;
         for size in chunk_sizes(rest.len(), FINISH_ROWS) {
             let (chunk, tail) = rest.split_at(size);
             rest = tail;
             let ids: Vec<&str> = chunk.iter().map(|f| f.delivery_id.as_str()).collect();
-            self.lock_in_order(&mut tx, "deliveries", &ids).await?;
+            self.lock_in_order(conn, "deliveries", &ids).await?;
             let sql = format!(
                 "UPDATE deliveries SET state = v.column3, due_at = COALESCE(v.column4, deliveries.due_at), \
                  finished_at = v.column5, lease_token = NULL, attempts = deliveries.attempts + v.column6, \
@@ -341,7 +368,7 @@ impl Store {
                  RETURNING deliveries.id AS id",
                 value_rows(chunk.len(), 8)
             );
-            let mut query = sqlx::query(&sql);
+            let mut query = self.query(&sql);
             for f in chunk {
                 let (state, due_at, finished_at) = match f.state {
                     FinishedState::Succeeded => (SUCCEEDED, None, Some(f.at_ms)),
@@ -361,14 +388,12 @@ impl Store {
                     .bind(f.log.as_ref().map(attempt_line));
             }
             // Health counts only the outcomes recorded here, not those of lost leases.
-            for row in query.fetch_all(&mut *tx).await? {
+            for row in query.fetch_all(&mut *conn).await? {
                 recorded.insert(get(&row, "id")?);
             }
         }
         // Endpoint health, in the same transaction (see `health.rs`).
-        self.record_health(&mut tx, finished, &recorded).await?;
-        tx.commit().await?;
-        Ok(())
+        self.record_health(conn, finished, &recorded).await
     }
 
     /// When the next pending delivery becomes due (leased ones count at their lease end).
@@ -383,22 +408,23 @@ impl Store {
             "SELECT MIN(d.due_at) AS due FROM {}",
             skip.pending_sql(None, 1)
         );
-        let row = skip.bind(sqlx::query(&sql)).fetch_one(&self.read).await?;
+        let row = skip.bind(self.query(&sql)).fetch_one(&self.read).await?;
         get(&row, "due")
     }
 
     /// Makes every leased delivery due now. Only for a single-node database (SQLite) at
     /// startup, where no other process can hold a live lease.
     pub async fn release_all_leases(&self, now_ms: i64) -> Result<u64> {
-        let res = sqlx::query("UPDATE deliveries SET due_at = $1, lease_token = NULL WHERE state = 0 AND lease_token IS NOT NULL")
-            .bind(now_ms)
-            .execute(&self.write)
-            .await?;
-        Ok(res.rows_affected())
+        self.execute_write(
+            "UPDATE deliveries SET due_at = $1, lease_token = NULL WHERE state = 0 AND lease_token IS NOT NULL",
+            vec![now_ms.into()],
+        )
+        .await
     }
 
     pub async fn delivery_counts(&self) -> Result<DeliveryCounts> {
-        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")
+        let rows = self
+            .query("SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")
             .fetch_all(&self.read)
             .await?;
         let mut counts = DeliveryCounts::default();
@@ -436,7 +462,7 @@ impl Store {
     /// SQLite has a single writer and nothing to lock.
     async fn lock_in_order(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        conn: &mut AnyConnection,
         table: &str,
         ids: &[&str],
     ) -> Result<()> {
@@ -449,11 +475,11 @@ impl Store {
                 "SELECT id FROM {table} WHERE id IN ({}) ORDER BY id FOR UPDATE",
                 placeholders(1, chunk.len())
             );
-            let mut query = sqlx::query(&sql);
+            let mut query = self.query(&sql);
             for id in chunk {
                 query = query.bind(*id);
             }
-            query.execute(&mut **tx).await?;
+            query.execute(&mut *conn).await?;
         }
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! outcomes by `Store::finish_deliveries`), a webhook's deliveries for its owner to read, redelivery
 //! of a finished delivery as a new attempt series with the same `eventId`, and pruning.
 
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::codec::{IDS_PER_STATEMENT, get, placeholders};
@@ -191,7 +192,7 @@ impl Store {
              AND ($2 IS NULL OR state = $2) AND ($3 IS NULL OR event_type = $3) \
              AND ($4 IS NULL OR id > $4) AND ($5 IS NULL OR id < $5) ORDER BY id DESC LIMIT $6"
         );
-        sqlx::query(&sql)
+        self.query(&sql)
             .bind(&filter.webhook_id)
             .bind(filter.state.map(DeliveryState::code))
             .bind(filter.event_type.clone())
@@ -212,7 +213,8 @@ impl Store {
              (SELECT body FROM payloads WHERE payloads.id = deliveries.payload_id) AS body \
              FROM deliveries WHERE id = $1"
         );
-        let Some(row) = sqlx::query(&sql)
+        let Some(row) = self
+            .query(&sql)
             .bind(delivery_id)
             .fetch_optional(&self.read)
             .await?
@@ -239,35 +241,59 @@ impl Store {
         &self,
         webhook_id: &str,
         set: &RedeliverySet,
-        new_id: &mut (dyn FnMut() -> String + Send),
+        new_id: impl FnMut() -> String + Send + 'static,
     ) -> Result<Vec<String>> {
-        let mut tx = self.begin_write().await?;
+        let store = self.clone();
+        let (webhook_id, set) = (webhook_id.to_owned(), set.clone());
+        let ids = self
+            .commit_built(move |conn| {
+                Box::pin(async move {
+                    let outbox = store
+                        .redelivery_outbox(conn, &webhook_id, &set, new_id)
+                        .await?;
+                    let ids = outbox.deliveries.iter().map(|d| d.id.clone()).collect();
+                    Ok(Some((ids, outbox)))
+                })
+            })
+            .await?;
+        Ok(ids.unwrap_or_default())
+    }
+
+    /// The deliveries `redeliver` queues, read in its transaction.
+    async fn redelivery_outbox(
+        &self,
+        conn: &mut AnyConnection,
+        webhook_id: &str,
+        set: &RedeliverySet,
+        mut new_id: impl FnMut() -> String,
+    ) -> Result<Outbox> {
         // Locking the webhook serializes redeliveries of it (and its deletion), so two
         // concurrent calls cannot both find no pending delivery and queue one each.
         let lock = match self.dialect {
             Dialect::Postgres => " FOR UPDATE",
             Dialect::Sqlite => "",
         };
-        let exists = sqlx::query(&format!("SELECT id FROM webhooks WHERE id = $1{lock}"))
+        let exists = self
+            .query(&format!("SELECT id FROM webhooks WHERE id = $1{lock}"))
             .bind(webhook_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
         if exists.is_none() {
-            return Ok(Vec::new());
+            return Ok(Outbox::default());
         }
         let originals = match set {
             RedeliverySet::One { delivery_id } => {
-                sqlx::query(&format!(
+                self.query(&format!(
                     "SELECT {ORIGINAL_COLUMNS} FROM deliveries \
                      WHERE id = $1 AND webhook_id = $2 AND state <> 0"
                 ))
                 .bind(delivery_id)
                 .bind(webhook_id)
-                .fetch_all(&mut *tx)
+                .fetch_all(&mut *conn)
                 .await?
             }
             RedeliverySet::FailedSince { since_ms, limit } => {
-                sqlx::query(&format!(
+                self.query(&format!(
                     "SELECT {ORIGINAL_COLUMNS} FROM deliveries \
                      WHERE webhook_id = $1 AND state = 2 AND created_at >= $2 \
                      AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.webhook_id = deliveries.webhook_id \
@@ -277,12 +303,12 @@ impl Store {
                 .bind(webhook_id)
                 .bind(*since_ms)
                 .bind(*limit)
-                .fetch_all(&mut *tx)
+                .fetch_all(&mut *conn)
                 .await?
             }
         };
         let mut outbox = Outbox::default();
-        let pending = pending_events(&mut tx, webhook_id).await?;
+        let pending = self.pending_events(conn, webhook_id).await?;
         for row in &originals {
             let event_id: String = get(row, "event_id")?;
             if pending.contains(&event_id)
@@ -311,11 +337,7 @@ impl Store {
                 payload_id,
             });
         }
-        // The outbox makes deliveries due at their `created_at`, which is in the past:
-        // due at once, as a redelivery should be.
-        let ids = outbox.deliveries.iter().map(|d| d.id.clone()).collect();
-        self.commit(tx, &outbox).await?;
-        Ok(ids)
+        Ok(outbox)
     }
 
     /// Removes up to `batch` finished deliveries (their attempts with them): those with an id
@@ -332,30 +354,30 @@ impl Store {
         webhook_ids: &[String],
         batch: i64,
     ) -> Result<Pruned> {
-        let mut doomed: Vec<String> = sqlx::query(
-            "SELECT id FROM deliveries WHERE id < $1 AND state <> 0 ORDER BY id LIMIT $2",
-        )
-        .bind(older_than_id)
-        .bind(batch)
-        .fetch_all(&self.read)
-        .await?
-        .iter()
-        .map(|row| get(row, "id"))
-        .collect::<Result<_>>()?;
+        let mut doomed: Vec<String> = self
+            .query("SELECT id FROM deliveries WHERE id < $1 AND state <> 0 ORDER BY id LIMIT $2")
+            .bind(older_than_id)
+            .bind(batch)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|row| get(row, "id"))
+            .collect::<Result<_>>()?;
         for webhook_id in webhook_ids {
             let room = batch - doomed.len() as i64;
             if room <= 0 {
                 break;
             }
-            let rows = sqlx::query(
-                "SELECT id FROM deliveries WHERE webhook_id = $1 AND state <> 0 \
+            let rows = self
+                .query(
+                    "SELECT id FROM deliveries WHERE webhook_id = $1 AND state <> 0 \
                  ORDER BY id DESC LIMIT $2 OFFSET $3",
-            )
-            .bind(webhook_id)
-            .bind(room)
-            .bind(keep_per_webhook)
-            .fetch_all(&self.read)
-            .await?;
+                )
+                .bind(webhook_id)
+                .bind(room)
+                .bind(keep_per_webhook)
+                .fetch_all(&self.read)
+                .await?;
             for row in &rows {
                 let id: String = get(row, "id")?;
                 if !doomed.contains(&id) {
@@ -365,7 +387,8 @@ impl Store {
         }
         // A payload still used by a pending delivery stays, however old (a delivery
         // retried for longer than the retention).
-        let row = sqlx::query("SELECT MIN(payload_id) AS oldest FROM deliveries WHERE state = 0")
+        let row = self
+            .query("SELECT MIN(payload_id) AS oldest FROM deliveries WHERE state = 0")
             .fetch_one(&self.read)
             .await?;
         let oldest_pending: Option<String> = get(&row, "oldest")?;
@@ -374,33 +397,39 @@ impl Store {
             _ => payloads_older_than_id.to_owned(),
         };
         let mut pruned = Pruned::default();
-        let mut tx = self.begin_write().await?;
-        for chunk in doomed.chunks(IDS_PER_STATEMENT) {
-            let list = placeholders(1, chunk.len());
-            // `state <> 0`: a delivery is never pruned while it is pending.
-            let sql = format!("DELETE FROM deliveries WHERE id IN ({list}) AND state <> 0");
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(id);
-            }
-            pruned.deliveries += query.execute(&mut *tx).await?.rows_affected();
-        }
-        pruned.payloads = sqlx::query(
-            "DELETE FROM payloads WHERE id IN (SELECT id FROM payloads WHERE id < $1 ORDER BY id LIMIT $2)",
-        )
-        .bind(&payload_bound)
-        .bind(batch)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(pruned)
+        let store = self.clone();
+        let batch_limit = batch;
+        self.write(move |conn| {
+            Box::pin(async move {
+                for chunk in doomed.chunks(IDS_PER_STATEMENT) {
+                    let list = placeholders(1, chunk.len());
+                    // `state <> 0`: a delivery is never pruned while it is pending.
+                    let sql = format!("DELETE FROM deliveries WHERE id IN ({list}) AND state <> 0");
+                    let mut query = store.query(&sql);
+                    for id in chunk {
+                        query = query.bind(id);
+                    }
+                    pruned.deliveries += query.execute(&mut *conn).await?.rows_affected();
+                }
+                pruned.payloads = store
+                    .query(
+                        "DELETE FROM payloads WHERE id IN (SELECT id FROM payloads WHERE id < $1 ORDER BY id LIMIT $2)",
+                    )
+                    .bind(&payload_bound)
+                    .bind(batch_limit)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                Ok(pruned)
+            })
+        })
+        .await
     }
 
     /// Every webhook id, in id order from after `after` (all when `None`), at most
     /// `limit`: how the pruner walks the webhooks for the per-webhook cap.
     pub async fn webhook_ids_after(&self, after: Option<&str>, limit: i64) -> Result<Vec<String>> {
-        sqlx::query("SELECT id FROM webhooks WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2")
+        self.query("SELECT id FROM webhooks WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2")
             .bind(after.map(str::to_owned))
             .bind(limit)
             .fetch_all(&self.read)
@@ -411,16 +440,19 @@ impl Store {
     }
 }
 
-/// The events with a pending delivery to `webhook_id`.
-async fn pending_events(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    webhook_id: &str,
-) -> Result<std::collections::HashSet<String>> {
-    sqlx::query("SELECT event_id FROM deliveries WHERE webhook_id = $1 AND state = 0")
-        .bind(webhook_id)
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|row| get(row, "event_id"))
-        .collect()
+impl Store {
+    /// The events with a pending delivery to `webhook_id`.
+    async fn pending_events(
+        &self,
+        conn: &mut AnyConnection,
+        webhook_id: &str,
+    ) -> Result<std::collections::HashSet<String>> {
+        self.query("SELECT event_id FROM deliveries WHERE webhook_id = $1 AND state = 0")
+            .bind(webhook_id)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|row| get(row, "event_id"))
+            .collect()
+    }
 }

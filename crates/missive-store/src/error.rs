@@ -1,7 +1,7 @@
 //! Storage errors, classified so that callers can answer without knowing SQL.
 
 /// What went wrong in the storage layer.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A unique constraint refused the write (a taken username, an existing follow).
     #[error("conflict: {0}")]

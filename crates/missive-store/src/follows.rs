@@ -4,13 +4,15 @@ use std::collections::HashSet;
 
 use missive_core::packed::Relation;
 
+use sqlx::AnyConnection;
+
 use crate::codec::{IDS_PER_STATEMENT, get, placeholders};
 use crate::{Outbox, Result, Store};
 
 impl Store {
     /// How `viewer` relates to `other`.
     pub async fn relation(&self, viewer: &str, other: &str) -> Result<Relation> {
-        let rows = sqlx::query(
+        let rows = self.query(
             "SELECT follower_id FROM follows WHERE (follower_id = $1 AND followee_id = $2) OR (follower_id = $2 AND followee_id = $1)",
         )
         .bind(viewer)
@@ -41,7 +43,7 @@ impl Store {
                 "SELECT followee_id FROM follows WHERE follower_id = $1 AND followee_id IN ({})",
                 placeholders(2, chunk.len())
             );
-            let mut query = sqlx::query(&sql).bind(follower);
+            let mut query = self.query(&sql).bind(follower);
             for id in chunk {
                 query = query.bind(id);
             }
@@ -54,7 +56,8 @@ impl Store {
 
     /// The ids of everyone `follower` follows.
     pub async fn followee_ids(&self, follower: &str) -> Result<Vec<String>> {
-        let rows = sqlx::query("SELECT followee_id FROM follows WHERE follower_id = $1")
+        let rows = self
+            .query("SELECT followee_id FROM follows WHERE follower_id = $1")
             .bind(follower)
             .fetch_all(&self.read)
             .await?;
@@ -69,24 +72,33 @@ impl Store {
         follower: &str,
         followee: &str,
         now_ms: i64,
-        outbox: &Outbox,
+        outbox: Outbox,
     ) -> Result<bool> {
-        let mut tx = self.begin_write().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (follower_id, followee_id) DO NOTHING",
-        )
-        .bind(follower)
-        .bind(followee)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            return Ok(false);
-        }
-        adjust_counters(&mut tx, follower, followee, "+").await?;
-        self.commit(tx, outbox).await?;
-        Ok(true)
+        let store = self.clone();
+        let (follower, followee) = (follower.to_owned(), followee.to_owned());
+        let done = self
+            .commit(outbox, move |conn| {
+                Box::pin(async move {
+                    let inserted = store
+                        .query(
+                            "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3) \
+                             ON CONFLICT (follower_id, followee_id) DO NOTHING",
+                        )
+                        .bind(&follower)
+                        .bind(&followee)
+                        .bind(now_ms)
+                        .execute(&mut *conn)
+                        .await?
+                        .rows_affected();
+                    if inserted == 0 {
+                        return Ok(None);
+                    }
+                    store.adjust_counters(conn, &follower, &followee, "+").await?;
+                    Ok(Some(()))
+                })
+            })
+            .await?;
+        Ok(done.is_some())
     }
 
     /// Deletes a follow, updates both counters and writes `outbox`, in one transaction
@@ -96,43 +108,53 @@ impl Store {
         &self,
         follower: &str,
         followee: &str,
-        outbox: &Outbox,
+        outbox: Outbox,
     ) -> Result<bool> {
-        let mut tx = self.begin_write().await?;
-        let deleted =
-            sqlx::query("DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2")
-                .bind(follower)
-                .bind(followee)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        if deleted == 0 {
-            return Ok(false);
-        }
-        adjust_counters(&mut tx, follower, followee, "-").await?;
-        self.commit(tx, outbox).await?;
-        Ok(true)
+        let store = self.clone();
+        let (follower, followee) = (follower.to_owned(), followee.to_owned());
+        let done = self
+            .commit(outbox, move |conn| {
+                Box::pin(async move {
+                    let deleted = store
+                        .query("DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2")
+                        .bind(&follower)
+                        .bind(&followee)
+                        .execute(&mut *conn)
+                        .await?
+                        .rows_affected();
+                    if deleted == 0 {
+                        return Ok(None);
+                    }
+                    store
+                        .adjust_counters(conn, &follower, &followee, "-")
+                        .await?;
+                    Ok(Some(()))
+                })
+            })
+            .await?;
+        Ok(done.is_some())
     }
-}
 
-/// Adjusts the follower's `following_count` and the followee's `followers_count` by one.
-/// The two rows are updated in id order, so that two users following each other at the
-/// same moment cannot deadlock on PostgreSQL.
-async fn adjust_counters(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    follower: &str,
-    followee: &str,
-    sign: &str,
-) -> Result<()> {
-    let mut updates = [(follower, "following_count"), (followee, "followers_count")];
-    updates.sort_by_key(|(id, _)| *id);
-    for (id, column) in updates {
-        sqlx::query(&format!(
-            "UPDATE users SET {column} = {column} {sign} 1 WHERE id = $1"
-        ))
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+    /// Adjusts the follower's `following_count` and the followee's `followers_count` by
+    /// one. The two rows are updated in id order, so that two users following each other
+    /// at the same moment cannot deadlock on PostgreSQL.
+    async fn adjust_counters(
+        &self,
+        conn: &mut AnyConnection,
+        follower: &str,
+        followee: &str,
+        sign: &str,
+    ) -> Result<()> {
+        let mut updates = [(follower, "following_count"), (followee, "followers_count")];
+        updates.sort_by_key(|(id, _)| *id);
+        for (id, column) in updates {
+            self.query(&format!(
+                "UPDATE users SET {column} = {column} {sign} 1 WHERE id = $1"
+            ))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
     }
-    Ok(())
 }

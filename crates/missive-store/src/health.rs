@@ -9,11 +9,11 @@
 use std::collections::{BTreeMap, HashSet};
 
 use missive_core::health::{DisabledReason, FailureRun, HealthPolicy, is_gone};
+use sqlx::AnyConnection;
 
 use crate::codec::get;
 use crate::deliveries::{Finished, FinishedState, value_rows};
 use crate::outbox::chunk_sizes;
-use crate::webhooks::cancel_pending;
 use crate::{Result, Store};
 
 /// What one batch of outcomes does to a webhook's run of failures.
@@ -69,7 +69,7 @@ impl Store {
     /// switches off (cancelling their pending deliveries) those that must be.
     pub(crate) async fn record_health(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        conn: &mut AnyConnection,
         finished: &[Finished],
         recorded: &HashSet<String>,
     ) -> Result<()> {
@@ -88,7 +88,7 @@ impl Store {
                  webhooks.first_failure_at AS first_failure_at, webhooks.active AS active",
                 value_rows(chunk.len(), 4)
             );
-            let mut query = sqlx::query(&sql);
+            let mut query = self.query(&sql);
             for (webhook_id, change) in chunk {
                 query = query
                     .bind(*webhook_id)
@@ -96,7 +96,7 @@ impl Store {
                     .bind(change.failures)
                     .bind(change.first_failure_at);
             }
-            let rows = query.fetch_all(&mut **tx).await?;
+            let rows = query.fetch_all(&mut *conn).await?;
             for row in &rows {
                 if get::<i64>(row, "active")? == 0 {
                     continue;
@@ -119,16 +119,16 @@ impl Store {
             }
         }
         for (webhook_id, reason, at) in to_disable {
-            sqlx::query(
+            self.query(
                 "UPDATE webhooks SET active = 0, disabled_reason = $2, disabled_at = $3 WHERE id = $1 AND active = 1",
             )
             .bind(webhook_id)
             .bind(reason.as_str())
             .bind(at)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?;
             // Switching off stops the pending retries, as an owner's switching off does.
-            cancel_pending(tx, webhook_id, at).await?;
+            self.cancel_pending(conn, webhook_id, at).await?;
             tracing::info!(webhook = %webhook_id, reason = reason.as_str(), "webhook switched off automatically");
         }
         Ok(())

@@ -23,15 +23,20 @@ mod reactions;
 pub mod testing;
 mod users;
 mod webhooks;
+mod writer;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use missive_core::health::HealthPolicy;
+use sqlx::any::AnyArguments;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor};
 use tokio::sync::Notify;
 
 pub use deliveries::{ClaimSkip, ClaimedDelivery, DeliveryCounts, Finished, FinishedState, Target};
@@ -45,8 +50,17 @@ pub use outbox::{NewDelivery, Outbox, Payload};
 pub use reactions::{ReactionPage, ReactionWrite};
 pub use users::{Credentials, NewUser};
 pub use webhooks::{AdminWebhookFilter, NewWebhook, WebhookPatch};
+pub use writer::GroupCommitStats;
+
+use writer::WriteQueue;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A boxed future, as write transactions' bodies return (see `Store::write`).
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A statement with its arguments, as `Store::query` builds them.
+pub(crate) type Query<'q> = sqlx::query::Query<'q, Any, AnyArguments<'q>>;
 
 /// Which SQL database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,15 +69,14 @@ pub enum Dialect {
     Postgres,
 }
 
-/// The database, with a pool for reads and a pool for writes.
-///
-/// SQLite allows one writer at a time, so its write pool has a single connection and
-/// transactions never fight over the write lock; PostgreSQL uses one pool for both.
+/// The database: a pool for reads, and the way to it for writes (`Store::write`).
 #[derive(Debug, Clone)]
 pub struct Store {
     read: AnyPool,
-    write: AnyPool,
+    write: Writer,
     dialect: Dialect,
+    /// The statements this store and its clones have sent (`Store::statements_sent`).
+    statements: Arc<AtomicU64>,
     /// Where `deliveries_listener` opens its own connection (PostgreSQL only).
     listen_to: Option<ListenTarget>,
     /// Notified after each commit that wrote deliveries through this store or a clone.
@@ -83,6 +96,48 @@ impl std::fmt::Debug for ListenTarget {
     }
 }
 
+/// Where write transactions run.
+#[derive(Debug, Clone)]
+enum Writer {
+    /// PostgreSQL: a transaction on a pooled connection, many at once.
+    Pool(AnyPool),
+    /// SQLite: the writer thread, which batches concurrent writes (`writer.rs`).
+    Queue(WriteQueue),
+}
+
+/// A value for `Store::execute_write` to bind, owned so that the write can be queued.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+impl Arg {
+    fn bind_to(self, query: Query<'_>) -> Query<'_> {
+        match self {
+            Arg::Text(v) => query.bind(v),
+            Arg::Int(v) => query.bind(v),
+        }
+    }
+}
+
+impl From<&str> for Arg {
+    fn from(v: &str) -> Arg {
+        Arg::Text(v.to_owned())
+    }
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Arg {
+        Arg::Int(v)
+    }
+}
+
+/// Set on every SQLite connection. WAL lets readers run beside the single writer; NORMAL
+/// sync is durable across process crashes (only an OS crash may lose the last commits).
+pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = OFF;";
+
 impl Store {
     /// Connects to `sqlite://PATH` (the file is created if missing) or `postgres://…`,
     /// and applies the migrations.
@@ -93,11 +148,13 @@ impl Store {
             Dialect::Sqlite => {
                 let url = sqlite_url(url)?;
                 let read = sqlite_pool(&url, 4).await?;
-                let write = sqlite_pool(&url, 1).await?;
+                // The schema first, so that the writer opens a database that is ready.
+                migrate_schema(&read).await?;
                 Store {
                     read,
-                    write,
+                    write: Writer::Queue(WriteQueue::start(url).await?),
                     dialect,
+                    statements: Arc::default(),
                     listen_to: None,
                     deliveries_committed: Arc::default(),
                     health: HealthPolicy::default(),
@@ -113,20 +170,22 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(5))
                     .connect_with(options)
                     .await?;
+                migrate_schema(&pool).await?;
                 let listen_options = PgConnectOptions::from_str(url)
                     .map_err(StoreError::from)?
                     .log_statements(tracing::log::LevelFilter::Trace);
                 Store {
                     read: pool.clone(),
-                    write: pool,
+                    write: Writer::Pool(pool),
                     dialect,
+                    statements: Arc::default(),
                     listen_to: Some(ListenTarget(Arc::new(listen_options))),
                     deliveries_committed: Arc::default(),
                     health: HealthPolicy::default(),
                 }
             }
         };
-        store.migrate().await?;
+        store.fill_webhook_hosts().await?;
         Ok(store)
     }
 
@@ -142,7 +201,7 @@ impl Store {
         let mut out = Vec::new();
         for chunk in values.chunks(codec::IDS_PER_STATEMENT) {
             let sql = format!("{select} ({})", codec::placeholders(1, chunk.len()));
-            let mut query = sqlx::query(&sql);
+            let mut query = self.query(&sql);
             for value in chunk {
                 query = query.bind(value);
             }
@@ -164,38 +223,123 @@ impl Store {
         &self.deliveries_committed
     }
 
-    /// Begins a write transaction. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`): a transaction that reads before it writes (the webhook limit
-    /// check) then waits for another writer through `busy_timeout`, instead of failing
-    /// when its read snapshot has gone stale, should a second handle write the same file.
-    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        Ok(match self.dialect {
-            Dialect::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
-            Dialect::Postgres => self.write.begin().await?,
-        })
+    /// Builds a statement, counting it (`statements_sent`). Every statement the store
+    /// sends is built here.
+    pub(crate) fn query<'q>(&self, sql: &'q str) -> Query<'q> {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        sqlx::query(sql)
     }
 
-    /// Applies pending migrations. On PostgreSQL sqlx holds an advisory lock meanwhile,
-    /// so several nodes starting at once migrate safely one after the other.
+    /// How many statements this store and its clones have sent, not counting the
+    /// transaction control (`BEGIN`, savepoints, `COMMIT`) of `write`: what an API request
+    /// costs the database, for the test that counts those of `notes/create`.
+    pub fn statements_sent(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// The writer's batching so far (SQLite; `None` on PostgreSQL, which runs concurrent
+    /// transactions side by side instead).
+    pub fn group_commit_stats(&self) -> Option<GroupCommitStats> {
+        match &self.write {
+            Writer::Queue(queue) => Some(queue.stats()),
+            Writer::Pool(_) => None,
+        }
+    }
+
+    /// Runs `work` in a write transaction and returns its result once committed. If
+    /// `work` fails, none of its writes persist.
+    ///
+    /// On SQLite the work is queued to the writer thread and may share its transaction
+    /// with other writes (group commit, in a savepoint of its own; see `writer.rs`): so
+    /// it must use only the connection it is given, never the store's pools, and it runs
+    /// after the transaction has taken the write lock. On PostgreSQL it runs in a
+    /// transaction of its own.
+    pub(crate) async fn write<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        self.write_or_roll_back(move |conn| {
+            Box::pin(async move { work(conn).await.map(|value| (value, true)) })
+        })
+        .await
+    }
+
+    /// `write`, for work that may decide to keep nothing: it returns its value and
+    /// whether its writes are kept; if not, they are rolled back and the value returned.
+    pub(crate) async fn write_or_roll_back<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<(T, bool)>>
+            + Send
+            + 'static,
+    {
+        match &self.write {
+            Writer::Queue(queue) => queue.submit(work).await,
+            Writer::Pool(pool) => {
+                let mut tx = pool.begin().await?;
+                let (value, kept) = work(&mut tx).await?;
+                if kept {
+                    tx.commit().await?;
+                } else {
+                    tx.rollback().await?;
+                }
+                Ok(value)
+            }
+        }
+    }
+
+    /// Runs one statement in a write transaction (see `write`) and returns the rows it
+    /// changed.
+    pub(crate) async fn execute_write(
+        &self,
+        sql: impl Into<String>,
+        args: Vec<Arg>,
+    ) -> Result<u64> {
+        let store = self.clone();
+        let sql = sql.into();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let mut query = store.query(&sql);
+                for arg in args {
+                    query = arg.bind_to(query);
+                }
+                Ok(query.execute(&mut *conn).await?.rows_affected())
+            })
+        })
+        .await
+    }
+
+    /// Applies pending migrations and fills in what they leave to the code. On
+    /// PostgreSQL sqlx holds an advisory lock meanwhile, so several nodes starting at
+    /// once migrate safely one after the other.
     pub async fn migrate(&self) -> Result<()> {
-        sqlx::migrate::Migrator::new(migrations::Embedded)
-            .await?
-            .run(&self.write)
-            .await?;
-        self.fill_webhook_hosts().await?;
-        Ok(())
+        migrate_schema(&self.read).await?;
+        self.fill_webhook_hosts().await
     }
 
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.read).await?;
+        self.query("SELECT 1").execute(&self.read).await?;
         Ok(())
     }
 
     pub async fn close(&self) {
-        self.write.close().await;
+        if let Writer::Pool(pool) = &self.write {
+            pool.close().await;
+        }
         self.read.close().await;
     }
+}
+
+/// Applies the migrations that `pool`'s database lacks. On SQLite the readers' pool does
+/// it: its connections may write, and at start the writer is not running yet.
+async fn migrate_schema(pool: &AnyPool) -> Result<()> {
+    sqlx::migrate::Migrator::new(migrations::Embedded)
+        .await?
+        .run(pool)
+        .await?;
+    Ok(())
 }
 
 /// Checks a database URL without connecting: which database it names, and whether
@@ -260,10 +404,7 @@ async fn sqlite_pool(url: &str, max: u32) -> Result<AnyPool> {
         .test_before_acquire(false)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
-                // WAL lets readers run beside the single writer; NORMAL sync is durable
-                // across process crashes (only an OS crash may lose the last commits).
-                conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = OFF;")
-                    .await?;
+                conn.execute(SQLITE_PRAGMAS).await?;
                 Ok(())
             })
         })

@@ -1,6 +1,7 @@
 //! Notes, their counters and their cascading deletion (reactions included).
 
 use missive_core::model::Note;
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::codec::{IDS_PER_STATEMENT, get, get_bool, join_ids, placeholders, split_ids};
@@ -33,56 +34,63 @@ fn note_from_row(row: &AnyRow) -> Result<Note> {
 }
 
 impl Store {
-    /// Inserts a note, bumps the counters it affects and writes `outbox`, in one transaction
-    /// whose commit wakes the delivery workers.
-    pub async fn create_note(&self, note: &Note, outbox: &Outbox) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO notes (id, user_id, text, cw, visibility, local_only, reaction_acceptance, reply_id, renote_id, \
-             reply_user_id, renote_user_id, mentions, visible_user_ids) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(&note.id)
-        .bind(&note.user_id)
-        .bind(&note.text)
-        .bind(&note.cw)
-        .bind(note.visibility.as_str())
-        .bind(i64::from(note.local_only))
-        .bind(&note.reaction_acceptance)
-        .bind(&note.reply_id)
-        .bind(&note.renote_id)
-        .bind(&note.reply_user_id)
-        .bind(&note.renote_user_id)
-        .bind(join_ids(&note.mentions))
-        .bind(join_ids(&note.visible_user_ids))
-        .execute(&mut *tx)
+    /// Inserts a note, bumps the counters it affects and writes `outbox`, in one
+    /// transaction whose commit wakes the delivery workers.
+    pub async fn create_note(&self, note: &Note, outbox: Outbox) -> Result<()> {
+        let store = self.clone();
+        let note = note.clone();
+        self.commit(outbox, move |conn| {
+            Box::pin(async move {
+                store
+                    .query(
+                        "INSERT INTO notes (id, user_id, text, cw, visibility, local_only, reaction_acceptance, reply_id, renote_id, \
+                         reply_user_id, renote_user_id, mentions, visible_user_ids) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                    )
+                    .bind(&note.id)
+                    .bind(&note.user_id)
+                    .bind(&note.text)
+                    .bind(&note.cw)
+                    .bind(note.visibility.as_str())
+                    .bind(i64::from(note.local_only))
+                    .bind(&note.reaction_acceptance)
+                    .bind(&note.reply_id)
+                    .bind(&note.renote_id)
+                    .bind(&note.reply_user_id)
+                    .bind(&note.renote_user_id)
+                    .bind(join_ids(&note.mentions))
+                    .bind(join_ids(&note.visible_user_ids))
+                    .execute(&mut *conn)
+                    .await?;
+                store
+                    .query("UPDATE users SET notes_count = notes_count + 1 WHERE id = $1")
+                    .bind(&note.user_id)
+                    .execute(&mut *conn)
+                    .await?;
+                if let Some(reply_id) = &note.reply_id {
+                    store
+                        .query("UPDATE notes SET replies_count = replies_count + 1 WHERE id = $1")
+                        .bind(reply_id)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                if let Some(renote_id) = &note.renote_id {
+                    store
+                        .query("UPDATE notes SET renote_count = renote_count + 1 WHERE id = $1")
+                        .bind(renote_id)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(Some(()))
+            })
+        })
         .await?;
-        sqlx::query("UPDATE users SET notes_count = notes_count + 1 WHERE id = $1")
-            .bind(&note.user_id)
-            .execute(&mut *tx)
-            .await?;
-        if let Some(reply_id) = &note.reply_id {
-            sqlx::query("UPDATE notes SET replies_count = replies_count + 1 WHERE id = $1")
-                .bind(reply_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        if let Some(renote_id) = &note.renote_id {
-            sqlx::query("UPDATE notes SET renote_count = renote_count + 1 WHERE id = $1")
-                .bind(renote_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        self.commit(tx, outbox).await?;
         Ok(())
     }
 
     pub async fn note_by_id(&self, id: &str) -> Result<Option<Note>> {
         let sql = format!("SELECT {NOTE_COLUMNS} FROM notes WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
+        let row = self.query(&sql).bind(id).fetch_optional(&self.read).await?;
         row.as_ref().map(note_from_row).transpose()
     }
 
@@ -107,7 +115,8 @@ impl Store {
                 "SELECT {NOTE_COLUMNS} FROM notes WHERE user_id IN ({}) AND ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2",
                 placeholders(3, chunk.len())
             );
-            let mut query = sqlx::query(&sql)
+            let mut query = self
+                .query(&sql)
                 .bind(until_id.map(str::to_owned))
                 .bind(limit);
             for id in chunk {
@@ -127,15 +136,22 @@ impl Store {
     /// Deletes a note and, as Misskey's foreign keys do, every reply and renote of it,
     /// recursively; counters are adjusted for everything deleted. Returns the deleted ids.
     pub async fn delete_note(&self, id: &str) -> Result<Vec<String>> {
-        let mut tx = self.begin_write().await?;
-        let rows = sqlx::query(
-            "WITH RECURSIVE doomed(id) AS (SELECT id FROM notes WHERE id = $1 \
-               UNION SELECT n.id FROM notes n JOIN doomed d ON n.reply_id = d.id OR n.renote_id = d.id) \
-             SELECT n.id, n.user_id, n.reply_id, n.renote_id FROM notes n JOIN doomed d ON n.id = d.id",
-        )
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await?;
+        let store = self.clone();
+        let id = id.to_owned();
+        self.write(move |conn| Box::pin(async move { store.delete_note_tree(conn, &id).await }))
+            .await
+    }
+
+    async fn delete_note_tree(&self, conn: &mut AnyConnection, id: &str) -> Result<Vec<String>> {
+        let rows = self
+            .query(
+                "WITH RECURSIVE doomed(id) AS (SELECT id FROM notes WHERE id = $1 \
+                   UNION SELECT n.id FROM notes n JOIN doomed d ON n.reply_id = d.id OR n.renote_id = d.id) \
+                 SELECT n.id, n.user_id, n.reply_id, n.renote_id FROM notes n JOIN doomed d ON n.id = d.id",
+            )
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
         let mut doomed = Vec::with_capacity(rows.len());
         for row in &rows {
             doomed.push((
@@ -147,32 +163,31 @@ impl Store {
         }
         let ids: Vec<String> = doomed.iter().map(|(id, ..)| id.clone()).collect();
         for (note_id, user_id, reply_id, renote_id) in &doomed {
-            sqlx::query("DELETE FROM notes WHERE id = $1")
+            self.query("DELETE FROM notes WHERE id = $1")
                 .bind(note_id)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
-            sqlx::query("DELETE FROM note_reactions WHERE note_id = $1")
+            self.query("DELETE FROM note_reactions WHERE note_id = $1")
                 .bind(note_id)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
-            sqlx::query("UPDATE users SET notes_count = notes_count - 1 WHERE id = $1")
+            self.query("UPDATE users SET notes_count = notes_count - 1 WHERE id = $1")
                 .bind(user_id)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
             if let Some(parent) = reply_id.as_ref().filter(|p| !ids.contains(p)) {
-                sqlx::query("UPDATE notes SET replies_count = replies_count - 1 WHERE id = $1")
+                self.query("UPDATE notes SET replies_count = replies_count - 1 WHERE id = $1")
                     .bind(parent)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
             }
             if let Some(target) = renote_id.as_ref().filter(|t| !ids.contains(t)) {
-                sqlx::query("UPDATE notes SET renote_count = renote_count - 1 WHERE id = $1")
+                self.query("UPDATE notes SET renote_count = renote_count - 1 WHERE id = $1")
                     .bind(target)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
             }
         }
-        tx.commit().await?;
         Ok(ids)
     }
 }

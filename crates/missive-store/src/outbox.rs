@@ -3,9 +3,9 @@
 
 use std::fmt::Write;
 
-use sqlx::{Any, Transaction};
+use sqlx::AnyConnection;
 
-use crate::{Dialect, Result, Store};
+use crate::{BoxFuture, Dialect, Result, Store};
 
 /// A serialized event body, shared by every delivery that carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,15 +41,16 @@ impl Outbox {
     /// Inserts the payloads that deliveries use, then the deliveries, due at once. On
     /// PostgreSQL it also queues a notification, which PostgreSQL sends to every node's
     /// listener when the transaction commits (and drops if it rolls back).
-    async fn write(&self, tx: &mut Transaction<'_, Any>, dialect: Dialect) -> Result<()> {
+    async fn write(&self, store: &Store, conn: &mut AnyConnection) -> Result<()> {
         for payload in &self.payloads {
             if !self.deliveries.iter().any(|d| d.payload_id == payload.id) {
                 continue;
             }
-            sqlx::query("INSERT INTO payloads (id, body) VALUES ($1, $2)")
+            store
+                .query("INSERT INTO payloads (id, body) VALUES ($1, $2)")
                 .bind(&payload.id)
                 .bind(&payload.body)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await?;
         }
         // Multi-row INSERTs: a statement per delivery made a large fan-out cost a round
@@ -79,7 +80,7 @@ impl Outbox {
                     b + 6
                 );
             }
-            let mut query = sqlx::query(&sql);
+            let mut query = store.query(&sql);
             for d in chunk {
                 query = query
                     .bind(&d.id)
@@ -90,11 +91,12 @@ impl Outbox {
                     .bind(d.created_at)
                     .bind(&d.payload_id);
             }
-            query.execute(&mut **tx).await?;
+            query.execute(&mut *conn).await?;
         }
-        if dialect == Dialect::Postgres && !self.deliveries.is_empty() {
-            sqlx::query(crate::listener::NOTIFY)
-                .execute(&mut **tx)
+        if store.dialect == Dialect::Postgres && !self.deliveries.is_empty() {
+            store
+                .query(crate::listener::NOTIFY)
+                .execute(&mut *conn)
                 .await?;
         }
         Ok(())
@@ -102,21 +104,50 @@ impl Outbox {
 }
 
 impl Store {
-    /// Ends an action's transaction: writes the deliveries it causes, commits, and then
-    /// wakes this process's delivery workers (the other nodes' wake on the notification
-    /// `write` queued). The only way an outbox reaches the database, so that no action
-    /// can commit deliveries and leave them waiting for the next poll.
-    pub(crate) async fn commit(
-        &self,
-        mut tx: Transaction<'static, Any>,
-        outbox: &Outbox,
-    ) -> Result<()> {
-        outbox.write(&mut tx, self.dialect).await?;
-        tx.commit().await?;
-        if !outbox.is_empty() {
+    /// Runs an action's write (`action`) and writes the deliveries it causes, in one write
+    /// transaction; once that has committed, wakes this process's delivery workers (the
+    /// other nodes' wake on the notification `write` queued). An action that returns
+    /// `None` is rolled back, outbox and all, and `None` is returned. The only way an
+    /// outbox reaches the database, so that no action can commit deliveries and leave
+    /// them waiting for the next poll.
+    pub(crate) async fn commit<T, F>(&self, outbox: Outbox, action: F) -> Result<Option<T>>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<Option<T>>>
+            + Send
+            + 'static,
+    {
+        self.commit_built(move |conn| {
+            Box::pin(async move { Ok(action(conn).await?.map(|value| (value, outbox))) })
+        })
+        .await
+    }
+
+    /// `commit`, for an action that builds its outbox from what it reads in the
+    /// transaction (a redelivery).
+    pub(crate) async fn commit_built<T, F>(&self, action: F) -> Result<Option<T>>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<Option<(T, Outbox)>>>
+            + Send
+            + 'static,
+    {
+        let store = self.clone();
+        let (done, wakes) = self
+            .write_or_roll_back(move |conn| {
+                Box::pin(async move {
+                    let Some((value, outbox)) = action(&mut *conn).await? else {
+                        return Ok(((None, false), false));
+                    };
+                    outbox.write(&store, conn).await?;
+                    Ok(((Some(value), !outbox.is_empty()), true))
+                })
+            })
+            .await?;
+        if wakes {
             self.deliveries_committed.notify_one();
         }
-        Ok(())
+        Ok(done)
     }
 }
 

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use missive_core::reaction::{NoteReactions, PAIR_CACHE_MAX, Reaction};
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::codec::{IDS_PER_STATEMENT, get, placeholders};
@@ -47,66 +48,81 @@ impl Store {
     pub async fn create_reaction(
         &self,
         reaction: &Reaction,
-        outbox: &Outbox,
+        outbox: Outbox,
     ) -> Result<ReactionWrite> {
-        let mut tx = self.begin_write().await?;
-        let existing: Option<(String, String)> = sqlx::query(
-            "SELECT id, reaction FROM note_reactions WHERE note_id = $1 AND user_id = $2",
-        )
-        .bind(&reaction.note_id)
-        .bind(&reaction.user_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|row| Ok::<_, crate::StoreError>((get(&row, "id")?, get(&row, "reaction")?)))
-        .transpose()?;
+        let store = self.clone();
+        let reaction = reaction.clone();
+        let done = self
+            .commit(outbox, move |conn| {
+                Box::pin(async move { store.write_reaction(conn, &reaction).await })
+            })
+            .await?;
+        Ok(done.unwrap_or(ReactionWrite::AlreadyReacted))
+    }
+
+    /// `create_reaction`'s writes; `None` (roll back) if the user already reacted so.
+    async fn write_reaction(
+        &self,
+        conn: &mut AnyConnection,
+        reaction: &Reaction,
+    ) -> Result<Option<ReactionWrite>> {
+        let existing: Option<(String, String)> = self
+            .query("SELECT id, reaction FROM note_reactions WHERE note_id = $1 AND user_id = $2")
+            .bind(&reaction.note_id)
+            .bind(&reaction.user_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|row| Ok::<_, crate::StoreError>((get(&row, "id")?, get(&row, "reaction")?)))
+            .transpose()?;
         let outcome = match existing {
-            Some((_, same)) if same == reaction.reaction => {
-                return Ok(ReactionWrite::AlreadyReacted);
-            }
+            Some((_, same)) if same == reaction.reaction => return Ok(None),
             Some((id, other)) => {
-                sqlx::query("DELETE FROM note_reactions WHERE id = $1")
+                self.query("DELETE FROM note_reactions WHERE id = $1")
                     .bind(&id)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
                 ReactionWrite::Replaced(other)
             }
             None => ReactionWrite::Created,
         };
-        let inserted = sqlx::query(
-            "INSERT INTO note_reactions (id, note_id, user_id, reaction) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (note_id, user_id) DO NOTHING",
-        )
-        .bind(&reaction.id)
-        .bind(&reaction.note_id)
-        .bind(&reaction.user_id)
-        .bind(&reaction.reaction)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let inserted = self
+            .query(
+                "INSERT INTO note_reactions (id, note_id, user_id, reaction) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (note_id, user_id) DO NOTHING",
+            )
+            .bind(&reaction.id)
+            .bind(&reaction.note_id)
+            .bind(&reaction.user_id)
+            .bind(&reaction.reaction)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
         if inserted == 0 {
             // The same user's reaction to the same note, committed meanwhile by another
             // request (PostgreSQL): theirs stands, as Misskey answers a duplicate key.
-            return Ok(ReactionWrite::AlreadyReacted);
+            return Ok(None);
         }
-        self.commit(tx, outbox).await?;
-        Ok(outcome)
+        Ok(Some(outcome))
     }
 
     /// Undoes `user_id`'s reaction to `note_id`. Returns the reaction undone, or `None`
     /// if there was none.
     pub async fn delete_reaction(&self, note_id: &str, user_id: &str) -> Result<Option<String>> {
-        let mut tx = self.begin_write().await?;
-        let row = sqlx::query(
-            "DELETE FROM note_reactions WHERE note_id = $1 AND user_id = $2 RETURNING reaction",
-        )
-        .bind(note_id)
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let undone = row.as_ref().map(|row| get(row, "reaction")).transpose()?;
-        // Undoing a reaction causes no event: the outbox is empty.
-        self.commit(tx, &Outbox::default()).await?;
-        Ok(undone)
+        let store = self.clone();
+        let (note_id, user_id) = (note_id.to_owned(), user_id.to_owned());
+        self.write(move |conn| {
+            Box::pin(async move {
+                let row = store
+                    .query("DELETE FROM note_reactions WHERE note_id = $1 AND user_id = $2 RETURNING reaction")
+                    .bind(&note_id)
+                    .bind(&user_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                // Undoing a reaction causes no event: there is no outbox.
+                row.as_ref().map(|row| get(row, "reaction")).transpose()
+            })
+        })
+        .await
     }
 
     /// The reactions of each of `note_ids` that has any, for packing.
@@ -120,7 +136,7 @@ impl Store {
             let counts = format!(
                 "SELECT note_id, reaction, COUNT(*) AS n FROM note_reactions WHERE note_id IN ({list}) GROUP BY note_id, reaction"
             );
-            let mut query = sqlx::query(&counts);
+            let mut query = self.query(&counts);
             for id in chunk {
                 query = query.bind(id);
             }
@@ -140,7 +156,7 @@ impl Store {
                  ) ranked WHERE newness <= $1 ORDER BY id",
                 placeholders(2, chunk.len())
             );
-            let mut query = sqlx::query(&pairs).bind(PAIR_CACHE_MAX);
+            let mut query = self.query(&pairs).bind(PAIR_CACHE_MAX);
             for id in chunk {
                 query = query.bind(id);
             }
@@ -169,7 +185,7 @@ impl Store {
                 "SELECT note_id, reaction FROM note_reactions WHERE user_id = $1 AND note_id IN ({})",
                 placeholders(2, chunk.len())
             );
-            let mut query = sqlx::query(&sql).bind(user_id);
+            let mut query = self.query(&sql).bind(user_id);
             for id in chunk {
                 query = query.bind(id);
             }
@@ -197,7 +213,8 @@ impl Store {
              AND ($2 IS NULL OR reaction = $2) AND ($3 IS NULL OR id > $3) AND ($4 IS NULL OR id < $4) \
              ORDER BY id {order} LIMIT $5"
         );
-        let rows = sqlx::query(&sql)
+        let rows = self
+            .query(&sql)
             .bind(note_id)
             .bind(page.reaction.clone())
             .bind(page.since_id.clone())

@@ -79,10 +79,9 @@ pub async fn terminate_connections(database_url: &str) -> Result<u64> {
 /// Empties every webhook's `host`, as rows written before migration 0002 are, to test
 /// that `Store::migrate` fills them in.
 pub async fn forget_webhook_hosts(store: &Store) -> Result<u64> {
-    let res = sqlx::query("UPDATE webhooks SET host = ''")
-        .execute(&store.write)
-        .await?;
-    Ok(res.rows_affected())
+    store
+        .execute_write("UPDATE webhooks SET host = ''", Vec::new())
+        .await
 }
 
 fn uuid_like() -> String {

@@ -46,27 +46,36 @@ impl Store {
     /// (the `root_user_id` row is claimed in the same transaction, so two concurrent first
     /// sign-ups cannot both win). A taken username is `StoreError::Conflict`.
     pub async fn create_user(&self, new: &NewUser) -> Result<User> {
-        let mut tx = self.begin_write().await?;
-        let claimed_root = sqlx::query("INSERT INTO instance (key, value) VALUES ('root_user_id', $1) ON CONFLICT (key) DO NOTHING")
-            .bind(&new.id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
-        sqlx::query(
-            "INSERT INTO users (id, username, username_lower, password_hash, token, token_hash, is_admin) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&new.id)
-        .bind(&new.username)
-        .bind(new.username.to_lowercase())
-        .bind(&new.password_hash)
-        .bind(&new.token)
-        .bind(&new.token_hash)
-        .bind(i64::from(claimed_root))
-        .execute(&mut *tx)
+        let store = self.clone();
+        let new_user = new.clone();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let new = &new_user;
+                let claimed_root = store
+                    .query("INSERT INTO instance (key, value) VALUES ('root_user_id', $1) ON CONFLICT (key) DO NOTHING")
+                    .bind(&new.id)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected()
+                    == 1;
+                store
+                    .query(
+                        "INSERT INTO users (id, username, username_lower, password_hash, token, token_hash, is_admin) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(&new.id)
+                    .bind(&new.username)
+                    .bind(new.username.to_lowercase())
+                    .bind(&new.password_hash)
+                    .bind(&new.token)
+                    .bind(&new.token_hash)
+                    .bind(i64::from(claimed_root))
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        })
         .await?;
-        tx.commit().await?;
         self.user_by_id(&new.id)
             .await?
             .ok_or_else(|| crate::StoreError::Other("user vanished after insert".into()))
@@ -74,7 +83,8 @@ impl Store {
 
     /// Whether the first (administrator) account exists.
     pub async fn has_root_user(&self) -> Result<bool> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM instance WHERE key = 'root_user_id'")
+        let row = self
+            .query("SELECT COUNT(*) AS n FROM instance WHERE key = 'root_user_id'")
             .fetch_one(&self.read)
             .await?;
         Ok(get::<i64>(&row, "n")? > 0)
@@ -82,10 +92,7 @@ impl Store {
 
     pub async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
+        let row = self.query(&sql).bind(id).fetch_optional(&self.read).await?;
         row.as_ref().map(user_from_row).transpose()
     }
 
@@ -98,7 +105,8 @@ impl Store {
     /// Looks a user up by username, case-insensitively.
     pub async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username_lower = $1");
-        let row = sqlx::query(&sql)
+        let row = self
+            .query(&sql)
             .bind(username.to_lowercase())
             .fetch_optional(&self.read)
             .await?;
@@ -116,7 +124,8 @@ impl Store {
         let sql = format!(
             "SELECT {USER_COLUMNS}, password_hash, token FROM users WHERE username_lower = $1"
         );
-        let row = sqlx::query(&sql)
+        let row = self
+            .query(&sql)
             .bind(username.to_lowercase())
             .fetch_optional(&self.read)
             .await?;
@@ -132,7 +141,8 @@ impl Store {
     /// constant-time comparison.
     pub async fn user_by_token_hash(&self, token_hash: &str) -> Result<Option<(User, String)>> {
         let sql = format!("SELECT {USER_COLUMNS}, token FROM users WHERE token_hash = $1");
-        let row = sqlx::query(&sql)
+        let row = self
+            .query(&sql)
             .bind(token_hash)
             .fetch_optional(&self.read)
             .await?;
@@ -150,22 +160,24 @@ impl Store {
         token: &str,
         token_hash: &str,
     ) -> Result<bool> {
-        let replaced = sqlx::query(
-            "UPDATE users SET token = $3, token_hash = $4 WHERE id = $1 AND token_hash = $2",
-        )
-        .bind(id)
-        .bind(old_token_hash)
-        .bind(token)
-        .bind(token_hash)
-        .execute(&self.write)
-        .await?
-        .rows_affected();
+        let replaced = self
+            .execute_write(
+                "UPDATE users SET token = $3, token_hash = $4 WHERE id = $1 AND token_hash = $2",
+                vec![
+                    id.into(),
+                    old_token_hash.into(),
+                    token.into(),
+                    token_hash.into(),
+                ],
+            )
+            .await?;
         Ok(replaced == 1)
     }
 
     /// The stored password hash of a user, for re-checking a password.
     pub async fn password_hash(&self, id: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+        let row = self
+            .query("SELECT password_hash FROM users WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.read)
             .await?;
@@ -174,23 +186,21 @@ impl Store {
 
     /// Records API activity (drives `onlineStatus`).
     pub async fn touch_user(&self, id: &str, now_ms: i64) -> Result<()> {
-        sqlx::query("UPDATE users SET last_active_at = $2 WHERE id = $1")
-            .bind(id)
-            .bind(now_ms)
-            .execute(&self.write)
-            .await?;
+        self.execute_write(
+            "UPDATE users SET last_active_at = $2 WHERE id = $1",
+            vec![id.into(), now_ms.into()],
+        )
+        .await?;
         Ok(())
     }
 
     /// Counts a new day on which the user called `i` (Misskey's `loggedInDays`).
     pub async fn record_login_day(&self, id: &str, day: i64) -> Result<()> {
-        sqlx::query(
+        self.execute_write(
             "UPDATE users SET logged_in_days = logged_in_days + 1, last_logged_in_day = $2 \
              WHERE id = $1 AND (last_logged_in_day IS NULL OR last_logged_in_day < $2)",
+            vec![id.into(), day.into()],
         )
-        .bind(id)
-        .bind(day)
-        .execute(&self.write)
         .await?;
         Ok(())
     }
@@ -198,7 +208,7 @@ impl Store {
     /// All users, newest first, for the web pages' user list.
     pub async fn recent_users(&self, limit: i64) -> Result<Vec<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY id DESC LIMIT $1");
-        sqlx::query(&sql)
+        self.query(&sql)
             .bind(limit)
             .fetch_all(&self.read)
             .await?

@@ -4,6 +4,7 @@
 use missive_core::event::EventType;
 use missive_core::model::Webhook;
 use missive_core::receiver::host_key;
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::codec::{get, get_bool, join_events, split_events};
@@ -67,32 +68,47 @@ impl Store {
     /// Creates a webhook unless the owner already has `limit` or more.
     /// Returns `None` when the limit is reached.
     pub async fn create_webhook(&self, new: &NewWebhook, limit: u32) -> Result<Option<Webhook>> {
-        let mut tx = self.begin_write().await?;
-        if self.dialect == Dialect::Postgres {
-            // Serializes concurrent creations by one owner, so the count below stays true.
-            sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
-                .bind(&new.user_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM webhooks WHERE user_id = $1")
-            .bind(&new.user_id)
-            .fetch_one(&mut *tx)
+        let store = self.clone();
+        let new_webhook = new.clone();
+        let created = self
+            .write(move |conn| {
+                Box::pin(async move {
+                    let new = &new_webhook;
+                    if store.dialect == Dialect::Postgres {
+                        // Serializes concurrent creations by one owner, so the count
+                        // below stays true.
+                        store
+                            .query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+                            .bind(&new.user_id)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    let row = store
+                        .query("SELECT COUNT(*) AS n FROM webhooks WHERE user_id = $1")
+                        .bind(&new.user_id)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    if get::<i64>(&row, "n")? >= i64::from(limit) {
+                        return Ok(false);
+                    }
+                    store
+                        .query("INSERT INTO webhooks (id, user_id, name, events, url, secret, active, host) VALUES ($1, $2, $3, $4, $5, $6, 1, $7)")
+                        .bind(&new.id)
+                        .bind(&new.user_id)
+                        .bind(&new.name)
+                        .bind(join_events(&new.on))
+                        .bind(&new.url)
+                        .bind(&new.secret)
+                        .bind(host_key(&new.url))
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(true)
+                })
+            })
             .await?;
-        if get::<i64>(&row, "n")? >= i64::from(limit) {
+        if !created {
             return Ok(None);
         }
-        sqlx::query("INSERT INTO webhooks (id, user_id, name, events, url, secret, active, host) VALUES ($1, $2, $3, $4, $5, $6, 1, $7)")
-            .bind(&new.id)
-            .bind(&new.user_id)
-            .bind(&new.name)
-            .bind(join_events(&new.on))
-            .bind(&new.url)
-            .bind(&new.secret)
-            .bind(host_key(&new.url))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
         Ok(Some(Webhook {
             id: new.id.clone(),
             user_id: new.user_id.clone(),
@@ -112,7 +128,7 @@ impl Store {
     /// The owner's webhooks, oldest first.
     pub async fn webhooks_of_user(&self, user_id: &str) -> Result<Vec<Webhook>> {
         let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = $1 ORDER BY id");
-        sqlx::query(&sql)
+        self.query(&sql)
             .bind(user_id)
             .fetch_all(&self.read)
             .await?
@@ -124,7 +140,8 @@ impl Store {
     /// A webhook, only if `user_id` owns it.
     pub async fn webhook_of_user(&self, id: &str, user_id: &str) -> Result<Option<Webhook>> {
         let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1 AND user_id = $2");
-        let row = sqlx::query(&sql)
+        let row = self
+            .query(&sql)
             .bind(id)
             .bind(user_id)
             .fetch_optional(&self.read)
@@ -134,10 +151,7 @@ impl Store {
 
     pub async fn webhook_by_id(&self, id: &str) -> Result<Option<Webhook>> {
         let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
+        let row = self.query(&sql).bind(id).fetch_optional(&self.read).await?;
         row.as_ref().map(webhook_from_row).transpose()
     }
 
@@ -154,57 +168,67 @@ impl Store {
         patch: &WebhookPatch,
         now_ms: i64,
     ) -> Result<Option<Webhook>> {
-        let mut tx = self.begin_write().await?;
-        let updated = sqlx::query(
-            "UPDATE webhooks SET name = COALESCE($3, name), url = COALESCE($4, url), secret = COALESCE($5, secret), \
-             events = COALESCE($6, events), active = COALESCE($7, active), host = COALESCE($8, host), \
-             previous_secret = CASE WHEN $5 IS NOT NULL AND $5 <> secret THEN CASE WHEN $9 IS NULL THEN NULL ELSE secret END ELSE previous_secret END, \
-             previous_secret_until = CASE WHEN $5 IS NOT NULL AND $5 <> secret THEN $9 ELSE previous_secret_until END, \
-             consecutive_failures = CASE WHEN $7 = 1 THEN 0 ELSE consecutive_failures END, \
-             first_failure_at = CASE WHEN $7 = 1 THEN NULL ELSE first_failure_at END, \
-             disabled_reason = CASE WHEN $7 = 1 THEN NULL ELSE disabled_reason END, \
-             disabled_at = CASE WHEN $7 = 1 THEN NULL ELSE disabled_at END \
-             WHERE id = $1 AND ($2 IS NULL OR user_id = $2)",
-        )
-        .bind(id)
-        .bind(user_id.map(str::to_owned))
-        .bind(patch.name.clone())
-        .bind(patch.url.clone())
-        .bind(patch.secret.clone())
-        .bind(patch.on.as_deref().map(join_events))
-        .bind(patch.active.map(i64::from))
-        .bind(patch.url.as_deref().map(host_key))
-        .bind(patch.previous_secret_until)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated == 0 {
-            return Ok(None);
-        }
-        if patch.active == Some(false) {
-            cancel_pending(&mut tx, id, now_ms).await?;
-        }
-        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await?;
-        let webhook = webhook_from_row(&row)?;
-        tx.commit().await?;
-        Ok(Some(webhook))
+        let store = self.clone();
+        let (id, user_id, patch) = (id.to_owned(), user_id.map(str::to_owned), patch.clone());
+        self.write(move |conn| {
+            Box::pin(async move {
+                let updated = store
+                    .query(
+                        "UPDATE webhooks SET name = COALESCE($3, name), url = COALESCE($4, url), secret = COALESCE($5, secret), \
+                         events = COALESCE($6, events), active = COALESCE($7, active), host = COALESCE($8, host), \
+                         previous_secret = CASE WHEN $5 IS NOT NULL AND $5 <> secret THEN CASE WHEN $9 IS NULL THEN NULL ELSE secret END ELSE previous_secret END, \
+                         previous_secret_until = CASE WHEN $5 IS NOT NULL AND $5 <> secret THEN $9 ELSE previous_secret_until END, \
+                         consecutive_failures = CASE WHEN $7 = 1 THEN 0 ELSE consecutive_failures END, \
+                         first_failure_at = CASE WHEN $7 = 1 THEN NULL ELSE first_failure_at END, \
+                         disabled_reason = CASE WHEN $7 = 1 THEN NULL ELSE disabled_reason END, \
+                         disabled_at = CASE WHEN $7 = 1 THEN NULL ELSE disabled_at END \
+                         WHERE id = $1 AND ($2 IS NULL OR user_id = $2)",
+                    )
+                    .bind(&id)
+                    .bind(user_id)
+                    .bind(patch.name.clone())
+                    .bind(patch.url.clone())
+                    .bind(patch.secret.clone())
+                    .bind(patch.on.as_deref().map(join_events))
+                    .bind(patch.active.map(i64::from))
+                    .bind(patch.url.as_deref().map(host_key))
+                    .bind(patch.previous_secret_until)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                if updated == 0 {
+                    return Ok(None);
+                }
+                if patch.active == Some(false) {
+                    store.cancel_pending(conn, &id, now_ms).await?;
+                }
+                let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1");
+                let row = store.query(&sql).bind(&id).fetch_one(&mut *conn).await?;
+                webhook_from_row(&row).map(Some)
+            })
+        })
+        .await
     }
 
     /// Fills in the receiving host of webhooks written before the `host` column existed
     /// (migration 0002). Idempotent, so nodes starting together may all run it.
     pub(crate) async fn fill_webhook_hosts(&self) -> Result<()> {
-        let rows = sqlx::query("SELECT id, url FROM webhooks WHERE host = ''")
-            .fetch_all(&self.write)
+        let rows = self
+            .query("SELECT id, url FROM webhooks WHERE host = ''")
+            .fetch_all(&self.read)
             .await?;
         for row in rows {
             let url: String = get(&row, "url")?;
-            sqlx::query("UPDATE webhooks SET host = $1 WHERE id = $2 AND url = $3")
-                .bind(host_key(&url))
-                .bind(get::<String>(&row, "id")?)
-                .bind(&url)
-                .execute(&self.write)
-                .await?;
+            let id: String = get(&row, "id")?;
+            self.execute_write(
+                "UPDATE webhooks SET host = $1 WHERE id = $2 AND url = $3",
+                vec![
+                    host_key(&url).as_str().into(),
+                    id.as_str().into(),
+                    url.as_str().into(),
+                ],
+            )
+            .await?;
         }
         Ok(())
     }
@@ -212,18 +236,24 @@ impl Store {
     /// Deletes the webhook if `user_id` owns it, dropping its pending deliveries.
     /// Returns whether it existed.
     pub async fn delete_webhook(&self, id: &str, user_id: &str, now_ms: i64) -> Result<bool> {
-        let mut tx = self.begin_write().await?;
-        let deleted = sqlx::query("DELETE FROM webhooks WHERE id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        if deleted.rows_affected() == 0 {
-            return Ok(false);
-        }
-        cancel_pending(&mut tx, id, now_ms).await?;
-        tx.commit().await?;
-        Ok(true)
+        let store = self.clone();
+        let (id, user_id) = (id.to_owned(), user_id.to_owned());
+        self.write(move |conn| {
+            Box::pin(async move {
+                let deleted = store
+                    .query("DELETE FROM webhooks WHERE id = $1 AND user_id = $2")
+                    .bind(&id)
+                    .bind(&user_id)
+                    .execute(&mut *conn)
+                    .await?;
+                if deleted.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                store.cancel_pending(conn, &id, now_ms).await?;
+                Ok(true)
+            })
+        })
+        .await
     }
 
     /// Every webhook matching `filter`, newest first.
@@ -232,7 +262,7 @@ impl Store {
             "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR active = $2) \
              AND ($3 IS NULL OR id > $3) AND ($4 IS NULL OR id < $4) ORDER BY id DESC LIMIT $5"
         );
-        sqlx::query(&sql)
+        self.query(&sql)
             .bind(filter.user_id.clone())
             .bind(filter.active.map(i64::from))
             .bind(filter.since_id.clone())
@@ -260,26 +290,26 @@ impl Store {
         sent_at_ms: i64,
         status: i64,
     ) -> Result<()> {
-        sqlx::query("UPDATE webhooks SET latest_sent_at = $2, latest_status = $3 WHERE id = $1")
-            .bind(id)
-            .bind(sent_at_ms)
-            .bind(status)
-            .execute(&self.write)
+        self.execute_write(
+            "UPDATE webhooks SET latest_sent_at = $2, latest_status = $3 WHERE id = $1",
+            vec![id.into(), sent_at_ms.into(), status.into()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Marks the webhook's pending deliveries cancelled (state 3).
+    pub(crate) async fn cancel_pending(
+        &self,
+        conn: &mut AnyConnection,
+        webhook_id: &str,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.query("UPDATE deliveries SET state = 3, lease_token = NULL, finished_at = $2 WHERE webhook_id = $1 AND state = 0")
+            .bind(webhook_id)
+            .bind(now_ms)
+            .execute(&mut *conn)
             .await?;
         Ok(())
     }
-}
-
-/// Marks the webhook's pending deliveries cancelled (state 3).
-pub(crate) async fn cancel_pending(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    webhook_id: &str,
-    now_ms: i64,
-) -> Result<()> {
-    sqlx::query("UPDATE deliveries SET state = 3, lease_token = NULL, finished_at = $2 WHERE webhook_id = $1 AND state = 0")
-        .bind(webhook_id)
-        .bind(now_ms)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }

@@ -227,7 +227,7 @@ fn renote_of(author: &User, target: &Note) -> Note {
 }
 
 async fn create_note(s: &Store, note: &Note) {
-    s.create_note(note, &Outbox::default()).await.unwrap();
+    s.create_note(note, Outbox::default()).await.unwrap();
 }
 
 fn new_webhook(owner: &User, on: &[EventType]) -> NewWebhook {
@@ -277,7 +277,9 @@ fn outbox_for(hooks: &[&Webhook], event: &str, at: i64) -> Outbox {
 /// outbox that was written.
 async fn queue(s: &Store, author: &User, hooks: &[&Webhook], at: i64) -> Outbox {
     let outbox = outbox_for(hooks, "note", at);
-    s.create_note(&note_by(author), &outbox).await.unwrap();
+    s.create_note(&note_by(author), outbox.clone())
+        .await
+        .unwrap();
     outbox
 }
 
@@ -490,13 +492,27 @@ async fn follows_create_delete_and_counters(db: Db) {
     let c = user(s, "c").await;
     let none = Outbox::default();
 
-    assert!(s.create_follow(&a.id, &b.id, T, &none).await.unwrap());
     assert!(
-        !s.create_follow(&a.id, &b.id, T, &none).await.unwrap(),
+        s.create_follow(&a.id, &b.id, T, none.clone())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.create_follow(&a.id, &b.id, T, none.clone())
+            .await
+            .unwrap(),
         "a duplicate follow changes nothing"
     );
-    assert!(s.create_follow(&b.id, &a.id, T, &none).await.unwrap());
-    assert!(s.create_follow(&a.id, &c.id, T, &none).await.unwrap());
+    assert!(
+        s.create_follow(&b.id, &a.id, T, none.clone())
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.create_follow(&a.id, &c.id, T, none.clone())
+            .await
+            .unwrap()
+    );
 
     let count = |u: User| (u.following_count, u.followers_count);
     assert_eq!(count(reload_user(s, &a).await), (2, 1));
@@ -542,9 +558,9 @@ async fn follows_create_delete_and_counters(db: Db) {
     );
     assert!(s.followee_ids(&c.id).await.unwrap().is_empty());
 
-    assert!(s.delete_follow(&a.id, &b.id, &none).await.unwrap());
+    assert!(s.delete_follow(&a.id, &b.id, none.clone()).await.unwrap());
     assert!(
-        !s.delete_follow(&a.id, &b.id, &none).await.unwrap(),
+        !s.delete_follow(&a.id, &b.id, none.clone()).await.unwrap(),
         "nothing left to delete"
     );
     assert_eq!(count(reload_user(s, &a).await), (1, 1));
@@ -566,10 +582,18 @@ async fn follows_write_their_outbox_only_when_they_change_something(db: Db) {
     let hook = webhook(s, &b).await;
 
     let followed = outbox_for(&[&hook], "followed", T);
-    assert!(s.create_follow(&a.id, &b.id, T, &followed).await.unwrap());
+    assert!(
+        s.create_follow(&a.id, &b.id, T, followed.clone())
+            .await
+            .unwrap()
+    );
     assert_eq!(counts(s).await, pending(1));
     let again = outbox_for(&[&hook], "followed", T);
-    assert!(!s.create_follow(&a.id, &b.id, T, &again).await.unwrap());
+    assert!(
+        !s.create_follow(&a.id, &b.id, T, again.clone())
+            .await
+            .unwrap()
+    );
     assert_eq!(
         counts(s).await,
         pending(1),
@@ -577,10 +601,14 @@ async fn follows_write_their_outbox_only_when_they_change_something(db: Db) {
     );
 
     let unfollow = outbox_for(&[&hook], "unfollow", T);
-    assert!(s.delete_follow(&a.id, &b.id, &unfollow).await.unwrap());
+    assert!(
+        s.delete_follow(&a.id, &b.id, unfollow.clone())
+            .await
+            .unwrap()
+    );
     assert_eq!(counts(s).await, pending(2));
     let again = outbox_for(&[&hook], "unfollow", T);
-    assert!(!s.delete_follow(&a.id, &b.id, &again).await.unwrap());
+    assert!(!s.delete_follow(&a.id, &b.id, again.clone()).await.unwrap());
     assert_eq!(
         counts(s).await,
         pending(2),
@@ -642,7 +670,7 @@ async fn notes_create_with_counters_and_read_back(db: Db) {
     assert_eq!(found, vec![reply.clone(), quote.clone()]);
     assert!(s.notes_by_ids(&[]).await.unwrap().is_empty());
 
-    let err = s.create_note(&full, &Outbox::default()).await.unwrap_err();
+    let err = s.create_note(&full, Outbox::default()).await.unwrap_err();
     assert!(
         matches!(err, StoreError::Conflict(_)),
         "a note id is unique: {err:?}"
@@ -783,7 +811,7 @@ fn reaction(note: &Note, user: &User, reaction: &str) -> Reaction {
 }
 
 async fn react(s: &Store, note: &Note, user: &User, what: &str) -> ReactionWrite {
-    s.create_reaction(&reaction(note, user, what), &Outbox::default())
+    s.create_reaction(&reaction(note, user, what), Outbox::default())
         .await
         .unwrap()
 }
@@ -851,7 +879,7 @@ async fn reactions_write_their_outbox_only_when_they_change_something(db: Db) {
 
     let first = outbox_for(&[&hook], "reaction", T);
     let written = s
-        .create_reaction(&reaction(&n, &b, "👍"), &first)
+        .create_reaction(&reaction(&n, &b, "👍"), first.clone())
         .await
         .unwrap();
     assert_eq!(written, ReactionWrite::Created);
@@ -859,14 +887,14 @@ async fn reactions_write_their_outbox_only_when_they_change_something(db: Db) {
 
     let again = outbox_for(&[&hook], "reaction", T);
     let written = s
-        .create_reaction(&reaction(&n, &b, "👍"), &again)
+        .create_reaction(&reaction(&n, &b, "👍"), again.clone())
         .await
         .unwrap();
     assert_eq!(written, ReactionWrite::AlreadyReacted);
     assert_eq!(counts(s).await, pending(1), "nothing was written");
 
     let other = outbox_for(&[&hook], "reaction", T);
-    s.create_reaction(&reaction(&n, &b, "🎉"), &other)
+    s.create_reaction(&reaction(&n, &b, "🎉"), other.clone())
         .await
         .unwrap();
     assert_eq!(counts(s).await, pending(2));
@@ -923,7 +951,7 @@ async fn reactions_list_pages_like_misskey(db: Db) {
     for (i, what) in ["👍", "🎉", "👍", "❤", "👍"].iter().enumerate() {
         let fan = user(s, &format!("fan{i}")).await;
         let r = reaction(&n, &fan, what);
-        s.create_reaction(&r, &Outbox::default()).await.unwrap();
+        s.create_reaction(&r, Outbox::default()).await.unwrap();
         made.push(r);
     }
     let page = |reaction: Option<&str>,
@@ -994,7 +1022,7 @@ async fn concurrent_same_reactions_make_exactly_one(db: Db) {
         let s = stores[i % 2].clone();
         let r = reaction(&n, &b, "👍");
         tasks.push(tokio::spawn(async move {
-            s.create_reaction(&r, &Outbox::default()).await
+            s.create_reaction(&r, Outbox::default()).await
         }));
     }
     let mut created = 0;
@@ -1486,7 +1514,7 @@ async fn outbox_is_written_with_its_action_or_not_at_all(db: Db) {
     create_note(s, &parent).await;
     let note = reply_to(&a, &parent);
     let outbox = outbox_for(&[&w1, &w2], "reply", T);
-    s.create_note(&note, &outbox).await.unwrap();
+    s.create_note(&note, outbox.clone()).await.unwrap();
     assert_eq!(counts(s).await, pending(2));
     let claimed = claim(s, T, 10, &[], "tok").await;
     assert_eq!(ids(&claimed), delivery_ids(&[&outbox]));
@@ -1504,7 +1532,7 @@ async fn outbox_is_written_with_its_action_or_not_at_all(db: Db) {
 
     // The action fails (the note exists): none of its deliveries is written.
     let err = s
-        .create_note(&note, &outbox_for(&[&w1], "note", T))
+        .create_note(&note, outbox_for(&[&w1], "note", T))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
@@ -1514,7 +1542,7 @@ async fn outbox_is_written_with_its_action_or_not_at_all(db: Db) {
     let mut bad = outbox_for(&[&w1, &w2], "reply", T);
     bad.deliveries[1].id = outbox.deliveries[0].id.clone();
     let doomed = reply_to(&a, &parent);
-    assert!(s.create_note(&doomed, &bad).await.is_err());
+    assert!(s.create_note(&doomed, bad.clone()).await.is_err());
     assert_eq!(s.note_by_id(&doomed.id).await.unwrap(), None);
     assert_eq!(reload_note(s, &parent).await.replies_count, 1);
     assert_eq!(reload_user(s, &a).await.notes_count, 1);
@@ -1523,19 +1551,27 @@ async fn outbox_is_written_with_its_action_or_not_at_all(db: Db) {
     let mut bad_follow = outbox_for(&[&w1], "followed", T);
     bad_follow.payloads[0].id = outbox.payloads[0].id.clone();
     bad_follow.deliveries[0].payload_id = outbox.payloads[0].id.clone();
-    assert!(s.create_follow(&a.id, &b.id, T, &bad_follow).await.is_err());
+    assert!(
+        s.create_follow(&a.id, &b.id, T, bad_follow.clone())
+            .await
+            .is_err()
+    );
     assert_eq!(s.relation(&a.id, &b.id).await.unwrap(), Relation::default());
     assert_eq!(reload_user(s, &b).await.followers_count, 0);
     assert_eq!(counts(s).await.pending, 0);
 
     assert!(
-        s.create_follow(&a.id, &b.id, T, &Outbox::default())
+        s.create_follow(&a.id, &b.id, T, Outbox::default())
             .await
             .unwrap()
     );
     let mut bad_unfollow = outbox_for(&[&w1], "unfollow", T);
     bad_unfollow.deliveries[0].id = outbox.deliveries[1].id.clone();
-    assert!(s.delete_follow(&a.id, &b.id, &bad_unfollow).await.is_err());
+    assert!(
+        s.delete_follow(&a.id, &b.id, bad_unfollow.clone())
+            .await
+            .is_err()
+    );
     assert!(
         s.relation(&a.id, &b.id).await.unwrap().is_following,
         "the unfollow was rolled back"
@@ -2175,9 +2211,9 @@ async fn concurrent_mutual_follows_never_deadlock(db: Db) {
                 let (from, to) = (from.id.clone(), to.id.clone());
                 tasks.push(tokio::spawn(async move {
                     if create {
-                        store.create_follow(&from, &to, T, &Outbox::default()).await
+                        store.create_follow(&from, &to, T, Outbox::default()).await
                     } else {
-                        store.delete_follow(&from, &to, &Outbox::default()).await
+                        store.delete_follow(&from, &to, Outbox::default()).await
                     }
                 }));
             }
@@ -2221,12 +2257,12 @@ async fn listener_wakes_on_committed_deliveries_only(db: Db) {
 
     // Actions without deliveries, and actions that roll back, wake nobody.
     other
-        .create_note(&note_by(&a), &Outbox::default())
+        .create_note(&note_by(&a), Outbox::default())
         .await
         .unwrap();
     let mut bad = outbox_for(&[&w], "note", T);
     bad.deliveries.push(bad.deliveries[0].clone());
-    assert!(other.create_note(&note_by(&a), &bad).await.is_err());
+    assert!(other.create_note(&note_by(&a), bad.clone()).await.is_err());
     assert!(
         tokio::time::timeout(quiet, listener.wait()).await.is_err(),
         "woken without a delivery"
@@ -2238,14 +2274,14 @@ async fn listener_wakes_on_committed_deliveries_only(db: Db) {
         .await
         .expect("woken by a committed note");
     other
-        .create_follow(&a.id, &b.id, T, &outbox_for(&[&w], "followed", T))
+        .create_follow(&a.id, &b.id, T, outbox_for(&[&w], "followed", T))
         .await
         .unwrap();
     tokio::time::timeout(Duration::from_secs(5), listener.wait())
         .await
         .expect("woken by a committed follow");
     other
-        .delete_follow(&a.id, &b.id, &outbox_for(&[&w], "unfollow", T))
+        .delete_follow(&a.id, &b.id, outbox_for(&[&w], "unfollow", T))
         .await
         .unwrap();
     tokio::time::timeout(Duration::from_secs(5), listener.wait())
@@ -2286,14 +2322,18 @@ async fn commits_with_deliveries_wake_this_process(db: Db) {
     create_note(s, &note_by(&a)).await;
     let mut bad = outbox_for(&[&w], "note", T);
     bad.deliveries.push(bad.deliveries[0].clone());
-    assert!(s.create_note(&note_by(&a), &bad).await.is_err());
+    assert!(s.create_note(&note_by(&a), bad.clone()).await.is_err());
     let already = outbox_for(&[&w], "followed", T);
     assert!(
-        s.create_follow(&a.id, &b.id, T, &Outbox::default())
+        s.create_follow(&a.id, &b.id, T, Outbox::default())
             .await
             .unwrap()
     );
-    assert!(!s.create_follow(&a.id, &b.id, T, &already).await.unwrap());
+    assert!(
+        !s.create_follow(&a.id, &b.id, T, already.clone())
+            .await
+            .unwrap()
+    );
     assert!(!woken().await, "woken without a committed delivery");
 
     // A note, an unfollow and a follow with deliveries each wake them, and so does a
@@ -2301,12 +2341,16 @@ async fn commits_with_deliveries_wake_this_process(db: Db) {
     queue(s, &a, &[&w], T).await;
     assert!(woken().await, "woken by a committed note");
     let unfollow = outbox_for(&[&w], "unfollow", T);
-    assert!(s.delete_follow(&a.id, &b.id, &unfollow).await.unwrap());
+    assert!(
+        s.delete_follow(&a.id, &b.id, unfollow.clone())
+            .await
+            .unwrap()
+    );
     assert!(woken().await, "woken by a committed unfollow");
     let follow = outbox_for(&[&w], "followed", T);
     assert!(
         s.clone()
-            .create_follow(&a.id, &b.id, T, &follow)
+            .create_follow(&a.id, &b.id, T, follow.clone())
             .await
             .unwrap()
     );
@@ -2338,7 +2382,7 @@ async fn lost_connections_are_reported_as_unavailable(db: Db) {
     let mut unavailable = 0;
     for i in 0..150 {
         let result = if i % 2 == 0 {
-            s.create_note(&note_by(&a), &outbox_for(&[&w], "note", T))
+            s.create_note(&note_by(&a), outbox_for(&[&w], "note", T))
                 .await
         } else {
             s.user_by_id(&a.id).await.map(|_| ())
@@ -2355,7 +2399,7 @@ async fn lost_connections_are_reported_as_unavailable(db: Db) {
     eprintln!("{ok} calls succeeded, {unavailable} were unavailable, {killed} sessions cut");
     // Once the cuts stop, the store works again by itself.
     let note = note_by(&a);
-    s.create_note(&note, &Outbox::default()).await.unwrap();
+    s.create_note(&note, Outbox::default()).await.unwrap();
     assert_eq!(reload_note(&s, &note).await, note);
 
     // A database that cannot be reached at all is unavailable too (not a generic error).
@@ -2455,8 +2499,16 @@ async fn lookups_of_more_ids_than_one_statement_binds(db: Db) {
     let hook_a = webhook(s, &a).await;
     let hook_c = webhook(s, &c).await;
     let none = Outbox::default();
-    assert!(s.create_follow(&a.id, &b.id, T, &none).await.unwrap());
-    assert!(s.create_follow(&a.id, &c.id, T, &none).await.unwrap());
+    assert!(
+        s.create_follow(&a.id, &b.id, T, none.clone())
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.create_follow(&a.id, &c.id, T, none.clone())
+            .await
+            .unwrap()
+    );
     let mut notes = Vec::new();
     for author in [&a, &b, &c, &a, &c] {
         let note = note_by(author);
@@ -2887,9 +2939,9 @@ async fn delivery_log_redelivery_keeps_the_event_and_is_idempotent(db: Db) {
         .collect();
     s.finish_deliveries(&batch).await.unwrap();
     let original = &outboxes[0].deliveries[0];
-    let mut n = 0;
-    let mut new_id = || {
-        n += 1;
+    let n = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let new_id = move || {
+        let n = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         format!("{}-re{n}", next_id())
     };
     let one = RedeliverySet::One {
@@ -2901,13 +2953,13 @@ async fn delivery_log_redelivery_keeps_the_event_and_is_idempotent(db: Db) {
         s.deliveries_committed().notified(),
     )
     .await;
-    let queued = s.redeliver(&hook.id, &one, &mut new_id).await.unwrap();
+    let queued = s.redeliver(&hook.id, &one, new_id.clone()).await.unwrap();
     assert_eq!(queued.len(), 1);
     tokio::time::timeout(Duration::from_secs(1), s.deliveries_committed().notified())
         .await
         .expect("a redelivery wakes the workers");
     assert_eq!(
-        s.redeliver(&hook.id, &one, &mut new_id).await.unwrap(),
+        s.redeliver(&hook.id, &one, new_id.clone()).await.unwrap(),
         Vec::<String>::new(),
         "already pending"
     );
@@ -2922,9 +2974,9 @@ async fn delivery_log_redelivery_keeps_the_event_and_is_idempotent(db: Db) {
         since_ms: T + 100,
         limit: 1,
     };
-    let first = s.redeliver(&hook.id, &set, &mut new_id).await.unwrap();
-    let second = s.redeliver(&hook.id, &set, &mut new_id).await.unwrap();
-    let third = s.redeliver(&hook.id, &set, &mut new_id).await.unwrap();
+    let first = s.redeliver(&hook.id, &set, new_id.clone()).await.unwrap();
+    let second = s.redeliver(&hook.id, &set, new_id.clone()).await.unwrap();
+    let third = s.redeliver(&hook.id, &set, new_id.clone()).await.unwrap();
     let event_of = |id: String| async move {
         s.delivery_detail(&id)
             .await
@@ -2943,7 +2995,7 @@ async fn delivery_log_redelivery_keeps_the_event_and_is_idempotent(db: Db) {
     );
     assert!(third.is_empty(), "every failed one is pending again");
     assert!(
-        s.redeliver("gone", &one, &mut new_id)
+        s.redeliver("gone", &one, new_id.clone())
             .await
             .unwrap()
             .is_empty(),

@@ -1,5 +1,6 @@
 //! The shared state every request handler and worker receives.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use missive_core::event::EventType;
@@ -19,7 +20,7 @@ use crate::rate_limit::RateLimiter;
 pub struct Ctx {
     pub store: Store,
     pub config: Config,
-    pub ids: IdGenerator,
+    pub ids: Arc<IdGenerator>,
     /// The test sends asked for, which the worker makes with its outbound client.
     test_sends: mpsc::UnboundedSender<TestSend>,
     /// Password hashing on a bounded pool, so that floods cannot exhaust memory.
@@ -50,7 +51,7 @@ impl Ctx {
             rate_limiter: RateLimiter::new(config.rate_limits),
             reaction_throttle: ReactionThrottle::new(config.reaction_throttle),
             config,
-            ids: IdGenerator::new(rand::random(), rand::random()),
+            ids: Arc::new(IdGenerator::new(rand::random(), rand::random())),
             test_sends,
             passwords: PasswordPool::for_this_machine()?,
             metrics: DeliveryMetrics::default(),

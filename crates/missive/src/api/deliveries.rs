@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::api::endpoints::DELIVERY_STATES as STATES;
 use crate::api::error::ApiError;
 use crate::api::{ApiResult, Call, Reply};
-use crate::ctx::Ctx;
+use crate::ctx::{Ctx, now_ms};
 
 /// Whose deliveries a call may see: the caller's own, or (the administrator) anyone's.
 #[derive(Clone, Copy)]
@@ -253,9 +253,10 @@ async fn redeliver_in(ctx: &Ctx, call: &Call, scope: Scope<'_>) -> ApiResult {
             (webhook_id, RedeliverySet::FailedSince { since_ms, limit })
         }
     };
+    let ids = ctx.ids.clone();
     let delivery_ids = ctx
         .store
-        .redeliver(&webhook_id, &set, &mut || ctx.new_id())
+        .redeliver(&webhook_id, &set, move || ids.next(now_ms()))
         .await?;
     Reply::json(&Redelivered { delivery_ids })
 }

@@ -38,7 +38,7 @@ pub async fn create(ctx: &Ctx, call: Call) -> ApiResult {
     let outbox = follow_outbox(ctx, emission::followed(&me.id, &followee.id), &after).await?;
     if !ctx
         .store
-        .create_follow(&me.id, &followee.id, now_ms(), &outbox)
+        .create_follow(&me.id, &followee.id, now_ms(), outbox)
         .await?
     {
         return Err(already());
@@ -66,7 +66,7 @@ pub async fn delete(ctx: &Ctx, call: Call) -> ApiResult {
     let outbox = follow_outbox(ctx, emission::unfollowed(&me.id), &after).await?;
     if !ctx
         .store
-        .delete_follow(&me.id, &followee.id, &outbox)
+        .delete_follow(&me.id, &followee.id, outbox)
         .await?
     {
         return Err(not_following());

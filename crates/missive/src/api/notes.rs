@@ -96,7 +96,7 @@ pub async fn create(ctx: &Ctx, call: Call) -> ApiResult {
     let tree = view::note_tree(ctx, note.clone(), Some(author)).await?;
     let pack = |body, recipient| note_body(ctx, &tree, body, recipient);
     let outbox = fanout::outbox(ctx, emissions, pack).await?;
-    ctx.store.create_note(&note, &outbox).await?;
+    ctx.store.create_note(&note, outbox).await?;
     let viewer = view::viewer(ctx, &note.user_id, &[&tree]).await?;
     Reply::json(
         &json!({ "createdNote": packed::note(&tree, Some(&viewer), NoteOptions::DETAIL, &ctx.config.origin, now_ms()) }),

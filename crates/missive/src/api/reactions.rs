@@ -84,7 +84,7 @@ pub async fn create(ctx: &Ctx, call: Call) -> ApiResult {
         outbox = fanout::outbox(ctx, emissions, pack).await?;
         ctx.reaction_throttle.apply(&note.id, &mut outbox);
     }
-    match ctx.store.create_reaction(&record, &outbox).await? {
+    match ctx.store.create_reaction(&record, outbox).await? {
         ReactionWrite::AlreadyReacted => Err(already_reacted()),
         ReactionWrite::Created | ReactionWrite::Replaced(_) => Ok(Reply::NoContent),
     }
