@@ -918,7 +918,7 @@ pub async fn signin_flood(bench: &Bench) -> anyhow::Result<Outcome> {
         "probe_latency_ms".into(),
         json!({ "p50": probe.p50, "p99": probe.p99, "max": probe.max, "errors": probe_errors }),
     );
-    out.insert("peak_rss_mb".into(), json!(peak));
+    out.insert("peak_rss_mb".into(), json!(peak.map(round)));
     out.insert("threads".into(), json!(threads));
     missive.stop().await?;
     let peak = peak.unwrap_or(f64::MAX);
