@@ -63,8 +63,9 @@ impl Shape {
     }
 }
 
-/// The shapes measured by default: one shared client at 16, 64 and 128 in flight,
-/// 32 pooled keep-alive connections and 32 bare hyper connections.
+/// One shared client for each count of requests in flight, then, for each count of
+/// connections, that many pooled `reqwest` connections and that many bare hyper ones
+/// (by default 16, 64 and 128 in flight, and 32 connections).
 pub fn shapes(shared_in_flight: &[usize], connections: &[usize]) -> Vec<Shape> {
     let shared = shared_in_flight
         .iter()

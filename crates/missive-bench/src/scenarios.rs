@@ -383,17 +383,20 @@ impl Progress {
     }
 }
 
-/// The ceiling with a real delivery body of this run: each shape's rate, and the best.
+/// The loopback ceiling of one scenario: the rate each client shape reached.
 struct Ceiling {
     rates: Vec<(crate::ceiling::Shape, f64)>,
 }
 
 impl Ceiling {
+    /// The highest rate: what this machine reaches at all.
     fn best(&self) -> f64 {
         self.rates.iter().map(|(_, r)| *r).fold(0.0, f64::max)
     }
 }
 
+/// Measures every shape of the ceiling, one after the other, with a real delivery body
+/// of this run.
 async fn ceiling(bench: &Bench, receiver: &Receiver) -> anyhow::Result<Ceiling> {
     let body = receiver
         .sample_body()
