@@ -9,7 +9,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
+use crate::now_us;
 use crate::stats::Percentiles;
+
+/// What a note's text starts with, followed by the client's send time in Unix epoch
+/// microseconds: the receiver reads it back, so a delivery's latency runs from the
+/// moment the client sent the note to its arrival, not from missive's own `createdAt`.
+pub const SENT_MARK: &str = "t";
 
 /// A keep-alive client for `/api/<endpoint>`.
 #[derive(Clone)]
@@ -41,6 +47,10 @@ pub struct Driven {
     pub errors: u64,
     pub elapsed_ms: f64,
     pub latency: Percentiles,
+    /// On a paced schedule: how late each call was sent against its slot, in ms. The
+    /// deliveries' latency starts at the actual send, so a client that falls behind the
+    /// schedule shows here rather than in the delivery latency.
+    pub send_lag: Option<Percentiles>,
 }
 
 impl Api {
@@ -182,19 +192,21 @@ impl Api {
             );
             tasks.push(tokio::spawn(async move {
                 let mut latencies = Vec::new();
+                let mut lags = Vec::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(event) = events.get(i) else {
                         break;
                     };
                     if let Some(rate) = rate {
-                        tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / rate))
-                            .await;
+                        let slot = start + Duration::from_secs_f64(i as f64 / rate);
+                        tokio::time::sleep_until(slot).await;
+                        lags.push(slot.elapsed().as_secs_f64() * 1000.0);
                     }
                     let (endpoint, body) = match *event {
                         Event::Note(u) => (
                             "notes/create",
-                            json!({ "i": users[u].token, "text": format!("bench note {i} from the missive benchmark") }),
+                            json!({ "i": users[u].token, "text": format!("{SENT_MARK}{} bench note {i}", now_us()) }),
                         ),
                         Event::Follow(a, b) => (
                             "following/create",
@@ -210,13 +222,15 @@ impl Api {
                     latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
                     done.fetch_add(1, Ordering::Relaxed);
                 }
-                latencies
+                (latencies, lags)
             }));
         }
         let mut latencies = Vec::new();
+        let mut lags = Vec::new();
         for task in tasks {
-            if let Ok(mut l) = task.await {
+            if let Ok((mut l, mut g)) = task.await {
                 latencies.append(&mut l);
+                lags.append(&mut g);
             }
         }
         Driven {
@@ -224,6 +238,7 @@ impl Api {
             errors: errors.load(Ordering::Relaxed),
             elapsed_ms: start.elapsed().as_secs_f64() * 1000.0,
             latency: Percentiles::of(&mut latencies),
+            send_lag: rate.map(|_| Percentiles::of(&mut lags)),
         }
     }
 }

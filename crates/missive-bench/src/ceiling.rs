@@ -1,84 +1,236 @@
-//! The loopback ceiling: the same receiver hit directly by a plain keep-alive client
-//! with a real delivery body, so missive's rate can be read as a share of what this
+//! The loopback ceiling: the same receiver hit directly, with a real delivery body and
+//! the same headers as missive's, so missive's rate can be read as a share of what this
 //! machine's loopback, HTTP stack and receiver allow at all.
+//!
+//! One client shape can sit well below what the machine reaches (one `reqwest` client
+//! with many requests in flight serialises on its pool), so several shapes are measured
+//! one after the other and the highest is the ceiling: a ratio against a low ceiling
+//! would flatter missive.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
 
 use crate::receiver::Receiver;
 
 const EVENT_ID: &str = "00000000-0000-4000-8000-000000000000";
 const SIGNATURE: &str = "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+/// Headers of the same size as missive's, so the request is the same on the wire.
+const HOST: &str = "127.0.0.1:00000";
+const HOOK_ID: &str = "aaaaaaaaaaaaaaaa";
+const SECRET: &str = "bench-secret";
 
-/// Requests per second answered over `secs` seconds, `concurrency` requests in flight.
+/// How the receiver is driven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// One `reqwest` client shared by `in_flight` tasks (its pool opens as many
+    /// connections as it needs): how missive's worker sends.
+    SharedClient { in_flight: usize },
+    /// `connections` tasks, each with its own `reqwest` client and so its own
+    /// keep-alive connection, each sending one request after another.
+    PooledConnections { connections: usize },
+    /// `connections` bare hyper HTTP/1 connections, each sending one request after
+    /// another: the least client work per request this harness can do.
+    HyperConnections { connections: usize },
+}
+
+impl Shape {
+    /// The shape's name in the JSON: `ceiling_<key>_per_sec`.
+    pub fn key(self) -> String {
+        match self {
+            Shape::SharedClient { in_flight } => format!("1x{in_flight}"),
+            Shape::PooledConnections { connections } => format!("{connections}conn"),
+            Shape::HyperConnections { connections } => format!("{connections}hyper"),
+        }
+    }
+
+    pub fn describe(self) -> String {
+        match self {
+            Shape::SharedClient { in_flight } => {
+                format!("one reqwest client, {in_flight} requests in flight")
+            }
+            Shape::PooledConnections { connections } => {
+                format!("{connections} reqwest clients of one connection each")
+            }
+            Shape::HyperConnections { connections } => {
+                format!("{connections} bare hyper connections")
+            }
+        }
+    }
+}
+
+/// One shared client for each count of requests in flight, then, for each count of
+/// connections, that many pooled `reqwest` connections and that many bare hyper ones
+/// (by default 16, 64 and 128 in flight, and 32 connections).
+pub fn shapes(shared_in_flight: &[usize], connections: &[usize]) -> Vec<Shape> {
+    let shared = shared_in_flight
+        .iter()
+        .map(|&in_flight| Shape::SharedClient { in_flight });
+    let pooled = connections
+        .iter()
+        .map(|&connections| Shape::PooledConnections { connections });
+    let hyper = connections
+        .iter()
+        .map(|&connections| Shape::HyperConnections { connections });
+    shared.chain(pooled).chain(hyper).collect()
+}
+
+/// Counts answered requests while the window is open.
+#[derive(Clone)]
+struct Window {
+    stop: Arc<AtomicBool>,
+    counting: Arc<AtomicBool>,
+    counted: Arc<AtomicU64>,
+}
+
+impl Window {
+    fn new() -> Window {
+        Window {
+            stop: Arc::new(AtomicBool::new(false)),
+            counting: Arc::new(AtomicBool::new(false)),
+            counted: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn answered(&self) {
+        if self.counting.load(Ordering::Relaxed) {
+            self.counted.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Requests per second answered over `secs` seconds with the given shape.
 pub async fn measure(
     receiver: &Receiver,
     body: Bytes,
-    concurrency: usize,
+    shape: Shape,
     secs: f64,
 ) -> anyhow::Result<f64> {
-    let http = reqwest::Client::builder()
-        .tcp_nodelay(true)
-        .no_proxy()
-        .user_agent("Misskey-Hooks")
-        .timeout(Duration::from_secs(10))
-        .build()?;
     let url = receiver.url("/ceiling");
-    // Headers of the same size as missive's, so the request is the same on the wire.
-    let hook_id = "a".repeat(16);
-    let secret = "bench-secret";
-    let host = "127.0.0.1:00000";
-    let stop = Arc::new(AtomicBool::new(false));
-    let counting = Arc::new(AtomicBool::new(false));
-    let counted = Arc::new(AtomicU64::new(0));
+    let window = Window::new();
     let mut tasks = Vec::new();
-    for _ in 0..concurrency.max(1) {
-        let (http, url, body, stop, counting, counted, hook_id) = (
-            http.clone(),
-            url.clone(),
-            body.clone(),
-            stop.clone(),
-            counting.clone(),
-            counted.clone(),
-            hook_id.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                let res = http
-                    .post(&url)
-                    .header("X-Misskey-Host", host)
-                    .header("X-Misskey-Hook-Id", &hook_id)
-                    .header("X-Misskey-Hook-Secret", secret)
-                    .header("Content-Type", "application/json")
-                    // The Standard Webhooks signature headers missive adds when a secret is set.
-                    .header("webhook-id", EVENT_ID)
-                    .header("webhook-timestamp", "1700000000")
-                    .header("webhook-signature", SIGNATURE)
-                    .body(body.clone())
-                    .send()
-                    .await;
-                if let Ok(res) = res
-                    && res.bytes().await.is_ok()
-                    && counting.load(Ordering::Relaxed)
-                {
-                    counted.fetch_add(1, Ordering::Relaxed);
-                }
+    match shape {
+        Shape::SharedClient { in_flight } => {
+            let http = reqwest_client()?;
+            for _ in 0..in_flight.max(1) {
+                tasks.push(tokio::spawn(reqwest_loop(
+                    http.clone(),
+                    url.clone(),
+                    body.clone(),
+                    window.clone(),
+                )));
             }
-        }));
+        }
+        Shape::PooledConnections { connections } => {
+            for _ in 0..connections.max(1) {
+                tasks.push(tokio::spawn(reqwest_loop(
+                    reqwest_client()?,
+                    url.clone(),
+                    body.clone(),
+                    window.clone(),
+                )));
+            }
+        }
+        Shape::HyperConnections { connections } => {
+            for _ in 0..connections.max(1) {
+                let stream = tokio::net::TcpStream::connect(receiver.addr).await?;
+                stream.set_nodelay(true)?;
+                let (sender, connection) =
+                    hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+                tokio::spawn(connection);
+                tasks.push(tokio::spawn(hyper_loop(
+                    sender,
+                    body.clone(),
+                    window.clone(),
+                )));
+            }
+        }
     }
     // A short warm-up opens the connections before the window starts.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    counting.store(true, Ordering::Relaxed);
+    window.counting.store(true, Ordering::Relaxed);
     let start = tokio::time::Instant::now();
     tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-    let n = counted.load(Ordering::Relaxed);
+    let n = window.counted.load(Ordering::Relaxed);
     let elapsed = start.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
+    window.stop.store(true, Ordering::Relaxed);
     for task in tasks {
         let _ = task.await;
     }
     Ok(n as f64 / elapsed)
+}
+
+fn reqwest_client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .no_proxy()
+        .user_agent("Misskey-Hooks")
+        .timeout(Duration::from_secs(10))
+        .build()?)
+}
+
+async fn reqwest_loop(http: reqwest::Client, url: String, body: Bytes, window: Window) {
+    while !window.stopped() {
+        let res = http
+            .post(&url)
+            .header("X-Misskey-Host", HOST)
+            .header("X-Misskey-Hook-Id", HOOK_ID)
+            .header("X-Misskey-Hook-Secret", SECRET)
+            .header("Content-Type", "application/json")
+            // The Standard Webhooks signature headers missive adds when a secret is set.
+            .header("webhook-id", EVENT_ID)
+            .header("webhook-timestamp", "1700000000")
+            .header("webhook-signature", SIGNATURE)
+            .body(body.clone())
+            .send()
+            .await;
+        if let Ok(res) = res
+            && res.bytes().await.is_ok()
+        {
+            window.answered();
+        }
+    }
+}
+
+async fn hyper_loop(
+    mut sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    body: Bytes,
+    window: Window,
+) {
+    while !window.stopped() {
+        if sender.ready().await.is_err() {
+            return;
+        }
+        // reqwest sends these too (`user-agent` from the builder, `accept`, `host`).
+        let request = hyper::Request::post("/ceiling")
+            .header("host", HOST)
+            .header("user-agent", "Misskey-Hooks")
+            .header("accept", "*/*")
+            .header("X-Misskey-Host", HOST)
+            .header("X-Misskey-Hook-Id", HOOK_ID)
+            .header("X-Misskey-Hook-Secret", SECRET)
+            .header("Content-Type", "application/json")
+            .header("webhook-id", EVENT_ID)
+            .header("webhook-timestamp", "1700000000")
+            .header("webhook-signature", SIGNATURE)
+            .header("content-length", body.len())
+            .body(Full::new(body.clone()));
+        let Ok(request) = request else { return };
+        match sender.send_request(request).await {
+            Ok(res) => {
+                if res.into_body().collect().await.is_ok() {
+                    window.answered();
+                }
+            }
+            Err(_) => return,
+        }
+    }
 }

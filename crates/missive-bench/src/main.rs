@@ -3,8 +3,9 @@
 //! It starts the release `missive` binary as a child process on a fresh database, a
 //! receiver on loopback, creates users and webhooks through the real API, drives
 //! events (`notes/create`, `following/create`) and reports what the receiver saw:
-//! deliveries per second, latency from each delivery's `createdAt` to its receipt,
-//! drain time, missive's peak RSS, and the loopback ceiling measured in the same run.
+//! deliveries per second, latency from the client's sending of each note to the
+//! delivery's receipt, drain time, missive's peak RSS over its whole life, and the
+//! loopback ceiling (the best of several client shapes) measured in the same run.
 //! See BENCHMARKS.md at the root of the repository for the figures and commands.
 
 mod api;
@@ -20,7 +21,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clap::{Parser, ValueEnum};
 use serde_json::{Map, Value, json};
 
-use crate::scenarios::{Bench, Outcome, Overrides};
+use crate::scenarios::{Bench, NotePosting, Outcome, Overrides};
 use crate::server::{Database, Launcher};
 
 /// Benchmark missive: throughput, latency, drain and memory, against the loopback ceiling.
@@ -70,12 +71,16 @@ struct Cli {
     /// Webhooks pointing at the hanging receiver (hang).
     #[arg(long)]
     hang_webhooks: Option<usize>,
-    /// Seconds the ceiling is measured for.
-    #[arg(long, default_value_t = 3.0)]
-    ceiling_secs: f64,
-    /// Requests in flight for the ceiling client.
-    #[arg(long, default_value_t = 64)]
-    ceiling_concurrency: usize,
+    /// Seconds each shape of the ceiling client is measured for (default 2, quick 1).
+    #[arg(long)]
+    ceiling_secs: Option<f64>,
+    /// Requests in flight for each one-client shape of the ceiling (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [16, 64, 128])]
+    ceiling_concurrency: Vec<usize>,
+    /// Connections for the many-connection shapes of the ceiling, each sending one
+    /// request after another: reqwest clients of one connection, and bare hyper ones.
+    #[arg(long, value_delimiter = ',', default_values_t = [32])]
+    ceiling_connections: Vec<usize>,
     /// Seconds without a new delivery before a scenario is given up as stalled.
     #[arg(long, default_value_t = 60)]
     stall_secs: u64,
@@ -87,10 +92,13 @@ struct Cli {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Scenario {
     Fanout,
+    FanoutConcurrent,
     ManyUsers,
     Backlog,
     Hang,
     Paced,
+    #[value(name = "paced-2000")]
+    Paced2000,
     SigninFlood,
     All,
 }
@@ -151,8 +159,10 @@ fn main() -> anyhow::Result<()> {
             duration: cli.duration,
             hang_webhooks: cli.hang_webhooks,
         },
-        ceiling_secs: cli.ceiling_secs,
-        ceiling_concurrency: cli.ceiling_concurrency,
+        ceiling_secs: cli
+            .ceiling_secs
+            .unwrap_or(if cli.quick { 1.0 } else { 2.0 }),
+        ceiling_shapes: ceiling::shapes(&cli.ceiling_concurrency, &cli.ceiling_connections),
         stall: Duration::from_secs(cli.stall_secs),
     };
     // Two workers: the harness shares the machine with missive and keeps its share small.
@@ -183,10 +193,12 @@ fn main() -> anyhow::Result<()> {
 async fn run(bench: &Bench, which: Scenario) -> anyhow::Result<Vec<Outcome>> {
     let all = [
         Scenario::Fanout,
+        Scenario::FanoutConcurrent,
         Scenario::ManyUsers,
         Scenario::Backlog,
         Scenario::Hang,
         Scenario::Paced,
+        Scenario::Paced2000,
         Scenario::SigninFlood,
     ];
     let mut outcomes = Vec::new();
@@ -195,11 +207,13 @@ async fn run(bench: &Bench, which: Scenario) -> anyhow::Result<Vec<Outcome>> {
         .filter(|s| which == Scenario::All || which == *s)
     {
         let outcome = match scenario {
-            Scenario::Fanout => scenarios::fanout(bench).await?,
+            Scenario::Fanout => scenarios::fanout(bench, NotePosting::OneAtATime).await?,
+            Scenario::FanoutConcurrent => scenarios::fanout(bench, NotePosting::Concurrent).await?,
             Scenario::ManyUsers => scenarios::many_users(bench).await?,
             Scenario::Backlog => scenarios::backlog(bench).await?,
             Scenario::Hang => scenarios::hang(bench).await?,
-            Scenario::Paced => scenarios::paced(bench).await?,
+            Scenario::Paced => scenarios::paced(bench, false).await?,
+            Scenario::Paced2000 => scenarios::paced(bench, true).await?,
             Scenario::SigninFlood => scenarios::signin_flood(bench).await?,
             Scenario::All => unreachable!("expanded above"),
         };
@@ -274,6 +288,7 @@ fn print_table(outcomes: &[Outcome]) {
         ("p99 ms", "p99_ms"),
         ("max ms", "max_ms"),
         ("api req/s", "api_requests_per_sec"),
+        ("notes/s", "notes_per_sec"),
         ("drain ms", "drain_ms"),
         ("RSS MB", "peak_rss_mb"),
     ];

@@ -1,14 +1,14 @@
 //! The webhook receivers on loopback.
 //!
 //! `Receiver` answers 200 at once and records, for each request, the receipt time, the
-//! envelope's `createdAt` and a hash of its `eventId` (so that retries of one delivery
-//! count once). It can be held "down": requests are accepted but not answered until it
+//! client's send time carried in the note's text (see `api::SENT_MARK`), the envelope's
+//! `createdAt` and a hash of its `eventId` (so that retries of one delivery count once). It can be held "down": requests are accepted but not answered until it
 //! is opened, which is how the backlog scenario queues deliveries without missive
 //! giving up on them. `HangingReceiver` accepts connections and never answers.
 //!
 //! The handler avoids parsing JSON: the envelope's keys come first and in a fixed order,
-//! so finding `"eventId":"` and `"createdAt":` by a byte search is enough and keeps the
-//! harness's share of the two cores small.
+//! so finding `"eventId":"`, `"createdAt":` and the note's `"text":"t` by a byte search
+//! is enough and keeps the harness's share of the two cores small.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -36,6 +36,9 @@ pub struct Record {
     pub received_us: i64,
     /// The envelope's `createdAt`, Unix epoch milliseconds.
     pub created_ms: i64,
+    /// When the API client sent the call that caused it, Unix epoch microseconds, read
+    /// from the note's text; `None` for deliveries without a note (follows).
+    pub sent_us: Option<i64>,
     /// A hash of the `eventId`.
     pub event: u64,
 }
@@ -151,23 +154,24 @@ async fn handle(
         let _ = open.wait_for(|o| *o).await;
     }
     let received_us = now_us();
-    let (event, created_ms) = parse(&body);
+    let parsed = parse(&body);
     if ceiling {
         // The same parsing as a delivery, so both paths cost the receiver the same.
-        std::hint::black_box((event, created_ms));
+        std::hint::black_box(parsed);
     } else {
         state.total.fetch_add(1, Ordering::Relaxed);
         state
             .body_bytes
             .fetch_add(body.len() as u64, Ordering::Relaxed);
         let mut log = state.log.lock().unwrap_or_else(|e| e.into_inner());
-        if log.seen.insert(event) {
+        if log.seen.insert(parsed.event) {
             state.unique.fetch_add(1, Ordering::Relaxed);
         }
         log.records.push(Record {
             received_us,
-            created_ms,
-            event,
+            created_ms: parsed.created_ms,
+            sent_us: parsed.sent_us,
+            event: parsed.event,
         });
         drop(log);
         let mut sample = state.sample.lock().unwrap_or_else(|e| e.into_inner());
@@ -178,8 +182,18 @@ async fn handle(
     Ok(Response::new(Empty::new()))
 }
 
-/// The hash of the `eventId` and the `createdAt` of an envelope (zeros if absent).
-fn parse(body: &[u8]) -> (u64, i64) {
+/// What the receiver reads from a delivery body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Parsed {
+    /// The hash of the `eventId` (zero if absent).
+    event: u64,
+    /// The `createdAt` (zero if absent).
+    created_ms: i64,
+    /// The send time in the note's text, if the text starts with the mark.
+    sent_us: Option<i64>,
+}
+
+fn parse(body: &[u8]) -> Parsed {
     let event = find(body, b"\"eventId\":\"").map_or(0, |start| {
         let rest = &body[start..];
         let end = rest.iter().position(|&b| b == b'"').unwrap_or(rest.len());
@@ -193,7 +207,17 @@ fn parse(body: &[u8]) -> (u64, i64) {
             .take_while(|b| b.is_ascii_digit())
             .fold(0i64, |n, &b| n * 10 + i64::from(b - b'0'))
     });
-    (event, created)
+    // The envelope's own keys hold no `"text"`: the first one is the note's.
+    let sent_us = find(body, b"\"text\":\"").and_then(|start| {
+        let digits = body[start..].strip_prefix(crate::api::SENT_MARK.as_bytes())?;
+        let len = digits.iter().take_while(|b| b.is_ascii_digit()).count();
+        std::str::from_utf8(&digits[..len]).ok()?.parse().ok()
+    });
+    Parsed {
+        event,
+        created_ms: created,
+        sent_us,
+    }
 }
 
 /// The index just past the first occurrence of `needle` in `hay`.
@@ -247,12 +271,26 @@ mod tests {
 
     #[test]
     fn parses_the_envelope_keys() {
-        let body = br#"{"server":"http://x","hookId":"h","userId":"u","eventId":"e-1","createdAt":1757332800123,"type":"note","body":{"eventId":"inner"}}"#;
-        let (event, created) = parse(body);
-        assert_eq!(created, 1_757_332_800_123);
+        let body = br#"{"server":"http://x","hookId":"h","userId":"u","eventId":"e-1","createdAt":1757332800123,"type":"note","body":{"note":{"id":"n","text":"t1757332800122456 bench note 7","user":{"name":"bench0"}}}}"#;
+        let parsed = parse(body);
+        assert_eq!(parsed.created_ms, 1_757_332_800_123);
+        assert_eq!(parsed.sent_us, Some(1_757_332_800_122_456));
         let mut h = DefaultHasher::new();
         b"e-1".as_slice().hash(&mut h);
-        assert_eq!(event, h.finish());
-        assert_eq!(parse(b"{}"), (0, 0));
+        assert_eq!(parsed.event, h.finish());
+        let none = Parsed {
+            event: 0,
+            created_ms: 0,
+            sent_us: None,
+        };
+        assert_eq!(parse(b"{}"), none);
+    }
+
+    #[test]
+    fn a_text_without_the_mark_has_no_send_time() {
+        let body = br#"{"eventId":"e","createdAt":1,"body":{"note":{"text":"hello 123"}}}"#;
+        assert_eq!(parse(body).sent_us, None);
+        let body = br#"{"eventId":"e","createdAt":1,"body":{"note":{"text":"t"}}}"#;
+        assert_eq!(parse(body).sent_us, None);
     }
 }

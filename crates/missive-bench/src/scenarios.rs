@@ -33,8 +33,10 @@ pub struct Bench {
     pub launcher: Launcher,
     pub quick: bool,
     pub overrides: Overrides,
+    /// Seconds each ceiling shape is measured for.
     pub ceiling_secs: f64,
-    pub ceiling_concurrency: usize,
+    /// The shapes of the ceiling client; the highest rate is the ceiling.
+    pub ceiling_shapes: Vec<crate::ceiling::Shape>,
     /// How long the deliveries may make no progress before a phase is given up.
     pub stall: Duration,
 }
@@ -66,10 +68,12 @@ struct Rig {
     api: Api,
     receiver: Receiver,
     users: Arc<Vec<User>>,
+    /// The peak RSS of the start and the account setup.
     setup_peak_rss_mb: Option<f64>,
     /// The 1-minute load average before missive started.
     load_before: Option<f64>,
-    /// Whether the peak RSS was started over after the setup.
+    /// Whether the peak RSS was started over after the setup (so that the phases' own
+    /// peak can be told apart from the sign-ups').
     peak_reset: bool,
     /// The mean delivery body of the last phase, in bytes.
     body_len: AtomicU64,
@@ -108,6 +112,7 @@ impl Rig {
             .collect();
         api.create_webhooks(hooks, on).await?;
         // Signing up hashes passwords with Argon2 (19 MiB each): that peak is the setup's.
+        // It is kept, and counts in the whole life's peak (`Rig::peak_rss_mb`).
         let setup_peak_rss_mb = missive.peak_rss_mb();
         let peak_reset = missive.reset_peak_rss();
         Ok(Rig {
@@ -120,6 +125,26 @@ impl Rig {
             users: Arc::new(users),
             body_len: AtomicU64::new(0),
         })
+    }
+
+    /// The peak RSS over missive's whole life: the setup's peak, or the peak since it
+    /// was started over after the setup, whichever is higher (the two windows cover the
+    /// whole life, so their maximum is the peak an unreset `VmHWM` would show).
+    fn peak_rss_mb(&self) -> Option<f64> {
+        let now = self.missive.peak_rss_mb();
+        match (self.setup_peak_rss_mb, now) {
+            (Some(setup), Some(now)) => Some(setup.max(now)),
+            (setup, now) => now.or(setup),
+        }
+    }
+
+    /// The peak RSS since the setup; `None` if it could not be started over.
+    fn phase_peak_rss_mb(&self) -> Option<f64> {
+        if self.peak_reset {
+            self.missive.peak_rss_mb()
+        } else {
+            None
+        }
     }
 
     /// Drives `events` and waits for `expected` distinct deliveries at the receiver.
@@ -170,7 +195,10 @@ struct Measured {
     duplicates: u64,
     first_us: i64,
     last_us: i64,
+    /// From the client's send to the first receipt, for deliveries of notes.
     latency: Percentiles,
+    /// From the envelope's `createdAt` to the first receipt, for every delivery.
+    created_latency: Percentiles,
     complete: bool,
     /// CPU time missive used during the phase.
     cpu_secs: Option<f64>,
@@ -189,23 +217,30 @@ impl Measured {
         // The latency of a delivery is that of its first receipt; later ones are retries.
         let firsts: Vec<&crate::receiver::Record> =
             records.iter().filter(|r| seen.insert(r.event)).collect();
+        let ms = |us: i64| us as f64 / 1000.0;
         if let Some(path) = std::env::var_os("MISSIVE_BENCH_DUMP") {
-            // Diagnostics: each delivery's receipt time and latency, to see when tails happen.
-            let csv: String = firsts
-                .iter()
-                .map(|r| {
+            // Diagnostics: each delivery's receipt time and latencies, to see when tails happen.
+            let csv: String = std::iter::once("received_us,sent_ms,created_ms\n".to_owned())
+                .chain(firsts.iter().map(|r| {
+                    let sent = r
+                        .sent_us
+                        .map_or(String::new(), |s| format!("{:.3}", ms(r.received_us - s)));
                     format!(
-                        "{},{}\n",
+                        "{},{sent},{:.3}\n",
                         r.received_us,
-                        r.received_us / 1000 - r.created_ms
+                        ms(r.received_us) - r.created_ms as f64
                     )
-                })
+                }))
                 .collect();
             let _ = std::fs::write(path, csv);
         }
-        let mut latencies: Vec<f64> = firsts
+        let mut sent: Vec<f64> = firsts
             .iter()
-            .map(|r| r.received_us as f64 / 1000.0 - r.created_ms as f64)
+            .filter_map(|r| r.sent_us.map(|s| ms(r.received_us - s)))
+            .collect();
+        let mut created: Vec<f64> = firsts
+            .iter()
+            .map(|r| ms(r.received_us) - r.created_ms as f64)
             .collect();
         Measured {
             driven,
@@ -215,7 +250,8 @@ impl Measured {
             duplicates: (records.len() - seen.len()) as u64,
             first_us: records.first().map_or(start_us, |r| r.received_us),
             last_us: records.last().map_or(start_us, |r| r.received_us),
-            latency: Percentiles::of(&mut latencies),
+            latency: Percentiles::of(&mut sent),
+            created_latency: Percentiles::of(&mut created),
             complete,
             cpu_secs: None,
         }
@@ -243,11 +279,21 @@ impl Measured {
             "p90_ms": round(self.latency.p90),
             "p99_ms": round(self.latency.p99),
             "max_ms": round(self.latency.max),
+            "latency_samples": self.latency.count,
+            "created_p50_ms": round(self.created_latency.p50),
+            "created_p90_ms": round(self.created_latency.p90),
+            "created_p99_ms": round(self.created_latency.p99),
+            "created_max_ms": round(self.created_latency.max),
             "drain_ms": round(drain_ms),
             "first_delivery_ms": round((self.first_us - self.start_us) as f64 / 1000.0),
             "phase_cpu_secs": self.cpu_secs.map(round),
             "cpu_ms_per_delivery": self.cpu_secs.map(|c| round(c * 1000.0 / self.deliveries.max(1) as f64 * 1000.0) / 1000.0),
         });
+        if let Some(lag) = &self.driven.send_lag {
+            out.insert("send_lag_p50_ms".into(), json!(round(lag.p50)));
+            out.insert("send_lag_p99_ms".into(), json!(round(lag.p99)));
+            out.insert("send_lag_max_ms".into(), json!(round(lag.max)));
+        }
         if let Value::Object(map) = fields {
             out.extend(map);
         }
@@ -337,26 +383,38 @@ impl Progress {
     }
 }
 
-/// The ceiling with a real delivery body of this run.
-async fn ceiling(bench: &Bench, receiver: &Receiver) -> anyhow::Result<f64> {
+/// The loopback ceiling of one scenario: the rate each client shape reached.
+struct Ceiling {
+    rates: Vec<(crate::ceiling::Shape, f64)>,
+}
+
+impl Ceiling {
+    /// The highest rate: what this machine reaches at all.
+    fn best(&self) -> f64 {
+        self.rates.iter().map(|(_, r)| *r).fold(0.0, f64::max)
+    }
+}
+
+/// Measures every shape of the ceiling, one after the other, with a real delivery body
+/// of this run.
+async fn ceiling(bench: &Bench, receiver: &Receiver) -> anyhow::Result<Ceiling> {
     let body = receiver
         .sample_body()
         .unwrap_or_else(|| bytes::Bytes::from(vec![b' '; 1024]));
-    status(&format!(
-        "ceiling: {} requests in flight, {} byte bodies, {:.0} s",
-        bench.ceiling_concurrency,
-        body.len(),
-        bench.ceiling_secs
-    ));
-    let rate = crate::ceiling::measure(
-        receiver,
-        body,
-        bench.ceiling_concurrency,
-        bench.ceiling_secs,
-    )
-    .await?;
+    let mut rates = Vec::new();
+    for &shape in &bench.ceiling_shapes {
+        status(&format!(
+            "ceiling: {}, {} byte bodies, {:.0} s",
+            shape.describe(),
+            body.len(),
+            bench.ceiling_secs
+        ));
+        let rate =
+            crate::ceiling::measure(receiver, body.clone(), shape, bench.ceiling_secs).await?;
+        rates.push((shape, rate));
+    }
     status("");
-    Ok(rate)
+    Ok(Ceiling { rates })
 }
 
 fn finish(rig: &Rig, cpu_before: Option<f64>, out: &mut Map<String, Value>) {
@@ -365,11 +423,11 @@ fn finish(rig: &Rig, cpu_before: Option<f64>, out: &mut Map<String, Value>) {
         "body_bytes".into(),
         json!(rig.body_len.load(Ordering::Relaxed)),
     );
+    out.insert("peak_rss_mb".into(), json!(rig.peak_rss_mb().map(round)));
     out.insert(
-        "peak_rss_mb".into(),
-        json!(missive.peak_rss_mb().map(round)),
+        "phase_peak_rss_mb".into(),
+        json!(rig.phase_peak_rss_mb().map(round)),
     );
-    out.insert("peak_rss_since_setup".into(), json!(rig.peak_reset));
     out.insert("loadavg_before".into(), json!(rig.load_before));
     out.insert(
         "setup_peak_rss_mb".into(),
@@ -384,42 +442,73 @@ fn finish(rig: &Rig, cpu_before: Option<f64>, out: &mut Map<String, Value>) {
     );
 }
 
-fn ratio_figures(out: &mut Map<String, Value>, deliveries_per_sec: f64, ceiling: f64) -> f64 {
-    let ratio = if ceiling > 0.0 {
-        deliveries_per_sec / ceiling
+/// The ceiling of each shape, the best of them as `ceiling_per_sec`, and the ratio to it.
+fn ratio_figures(out: &mut Map<String, Value>, deliveries_per_sec: f64, ceiling: &Ceiling) -> f64 {
+    let best = ceiling.best();
+    let ratio = if best > 0.0 {
+        deliveries_per_sec / best
     } else {
         0.0
     };
-    out.insert("ceiling_per_sec".into(), json!(round(ceiling)));
+    for (shape, rate) in &ceiling.rates {
+        out.insert(
+            format!("ceiling_{}_per_sec", shape.key()),
+            json!(round(*rate)),
+        );
+    }
+    out.insert("ceiling_per_sec".into(), json!(round(best)));
+    let best_shape = ceiling
+        .rates
+        .iter()
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(shape, _)| shape.key());
+    out.insert("ceiling_best".into(), json!(best_shape));
     out.insert("ratio".into(), json!((ratio * 1000.0).round() / 1000.0));
     ratio
 }
 
-/// (1) One note to many webhooks, repeated: the cost of a large outbox and of sending it.
-pub async fn fanout(bench: &Bench) -> anyhow::Result<Outcome> {
+/// How the fan-out's notes are posted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotePosting {
+    /// One client: each note when the previous one was answered.
+    OneAtATime,
+    /// Sixteen clients, so sixteen notes in flight.
+    Concurrent,
+}
+
+/// (1) One note to many webhooks, repeated: the cost of a large outbox and of sending
+/// it, with the notes posted one at a time (`fanout`) or sixteen in flight
+/// (`fanout-concurrent`). Each is its own scenario on a fresh missive, so the
+/// receiver's count of distinct deliveries starts from nothing for each.
+pub async fn fanout(bench: &Bench, posting: NotePosting) -> anyhow::Result<Outcome> {
+    let (name, default_clients) = match posting {
+        NotePosting::OneAtATime => ("fanout", 1),
+        NotePosting::Concurrent => ("fanout-concurrent", 16),
+    };
     let o = &bench.overrides;
     let users = bench.pick(o.users, 1, 1);
     let webhooks = bench.pick(o.webhooks, 1000, 100);
     let notes = bench.pick(o.notes, 100, 20);
-    let clients = bench.pick(o.clients, 1, 1);
+    let clients = bench.pick(o.clients, default_clients, default_clients);
     let rig = Rig::start(bench, &[], users, webhooks, &["note"]).await?;
     let cpu = rig.missive.cpu_secs();
     let events = (0..notes).map(|i| Event::Note(i % users)).collect();
     let expected = (notes * webhooks) as u64;
     let m = rig
-        .run(bench, "fanout", events, clients, o.rate, expected)
+        .run(bench, name, events, clients, o.rate, expected)
         .await;
     let mut out = Map::new();
     out.insert("users".into(), json!(users));
     out.insert("webhooks_per_user".into(), json!(webhooks));
+    out.insert("notes".into(), json!(notes));
     out.insert("clients".into(), json!(clients));
     m.figures(&mut out);
     finish(&rig, cpu, &mut out);
     let ceiling = ceiling(bench, &rig.receiver).await?;
-    let ratio = ratio_figures(&mut out, m.rate_from(m.start_us), ceiling);
+    let ratio = ratio_figures(&mut out, m.rate_from(m.start_us), &ceiling);
     rig.missive.stop().await?;
     Ok(Outcome {
-        name: "fanout",
+        name,
         figures: out,
         targets: vec![Target {
             what: format!(
@@ -431,43 +520,85 @@ pub async fn fanout(bench: &Bench) -> anyhow::Result<Outcome> {
     })
 }
 
-/// (2) Many users, each with a webhook: notes (and follows) from all of them at once.
+/// (2) Many users, each with a webhook: notes (and follows) from all of them at once,
+/// as fast as answered. The same load runs once per client count (16, 32 and 64, or
+/// `--clients`) on the same missive, with the receiver's count started over for each,
+/// and the count that posts the most notes per second gives the scenario's figures:
+/// the saturation rate of `notes/create`. Later phases start on a larger database, so
+/// the sweep, if anything, favours the smaller counts.
 pub async fn many_users(bench: &Bench) -> anyhow::Result<Outcome> {
     let o = &bench.overrides;
     let users = bench.pick(o.users, 100, 20);
     let webhooks = bench.pick(o.webhooks, 1, 1);
     let notes = bench.pick(o.notes, 10_000, 1000);
-    let follows = bench.pick(o.follows, 1000, 100).min(users * (users - 1));
-    let clients = bench.pick(o.clients, 16, 16);
+    let follows = bench.pick(o.follows, 1000, 100);
+    let client_counts = o.clients.map_or(vec![16, 32, 64], |c| vec![c]);
     let rig = Rig::start(bench, &[], users, webhooks, &["note", "follow", "followed"]).await?;
     let cpu = rig.missive.cpu_secs();
-    // One follow every so many notes; user a follows a+1, a+2, … in turn (distinct pairs).
-    let every = (notes / follows.max(1)).max(1);
-    let mut events = Vec::with_capacity(notes + follows);
-    let mut followed = 0;
-    for i in 0..notes {
-        events.push(Event::Note(i % users));
-        if i % every == every - 1 && followed < follows {
-            let a = followed % users;
-            let b = (a + 1 + followed / users) % users;
-            events.push(Event::Follow(a, b));
-            followed += 1;
+    // The k-th follow of the run is user a following a+1+k/users: distinct pairs for
+    // every k below users × (users − 1), across the phases.
+    let pairs = users * (users - 1);
+    let mut followed_so_far = 0;
+    let mut phases = Vec::new();
+    for &clients in &client_counts {
+        let phase_follows = follows.min(pairs - followed_so_far);
+        let every = (notes / phase_follows.max(1)).max(1);
+        let mut events = Vec::with_capacity(notes + phase_follows);
+        let mut followed = 0;
+        for i in 0..notes {
+            events.push(Event::Note(i % users));
+            if i % every == every - 1 && followed < phase_follows {
+                let k = followed_so_far + followed;
+                let a = k % users;
+                let b = (a + 1 + k / users) % users;
+                events.push(Event::Follow(a, b));
+                followed += 1;
+            }
         }
+        followed_so_far += followed;
+        let expected = ((notes + 2 * followed) * webhooks) as u64;
+        let label = format!("many-users: {clients} clients");
+        let m = rig
+            .run(bench, &label, events, clients, o.rate, expected)
+            .await;
+        // The notes' share of the calls, over the time the calls took.
+        let notes_per_sec = per_sec(notes as u64, m.driven.elapsed_ms);
+        phases.push((clients, followed, notes_per_sec, m));
     }
-    let expected = ((notes + 2 * followed) * webhooks) as u64;
-    let m = rig
-        .run(bench, "many-users", events, clients, o.rate, expected)
-        .await;
+    let best = phases
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.2.total_cmp(&b.1.2))
+        .map_or(0, |(i, _)| i);
+    let by_clients: Map<String, Value> = phases
+        .iter()
+        .map(|(clients, _, notes_per_sec, m)| {
+            (
+                clients.to_string(),
+                json!({
+                    "notes_per_sec": round(*notes_per_sec),
+                    "deliveries_per_sec": round(m.rate_from(m.start_us)),
+                    "api_p99_ms": round(m.driven.latency.p99),
+                    "p50_ms": round(m.latency.p50),
+                    "p99_ms": round(m.latency.p99),
+                    "complete": m.complete,
+                }),
+            )
+        })
+        .collect();
+    let (clients, followed, notes_per_sec, m) = &phases[best];
     let mut out = Map::new();
     out.insert("users".into(), json!(users));
     out.insert("webhooks_per_user".into(), json!(webhooks));
     out.insert("notes".into(), json!(notes));
     out.insert("follows".into(), json!(followed));
     out.insert("clients".into(), json!(clients));
+    out.insert("notes_per_sec".into(), json!(round(*notes_per_sec)));
+    out.insert("by_clients".into(), Value::Object(by_clients));
     m.figures(&mut out);
     finish(&rig, cpu, &mut out);
     let ceiling = ceiling(bench, &rig.receiver).await?;
-    ratio_figures(&mut out, m.rate_from(m.start_us), ceiling);
+    ratio_figures(&mut out, m.rate_from(m.start_us), &ceiling);
     rig.missive.stop().await?;
     Ok(Outcome {
         name: "many-users",
@@ -549,8 +680,8 @@ pub async fn backlog(bench: &Bench) -> anyhow::Result<Outcome> {
     out.insert("drain_per_sec".into(), json!(round(drain_rate)));
     finish(&rig, cpu, &mut out);
     let ceiling = ceiling(bench, &rig.receiver).await?;
-    let ratio = ratio_figures(&mut out, drain_rate, ceiling);
-    let rss = rig.missive.peak_rss_mb().unwrap_or(f64::INFINITY);
+    let ratio = ratio_figures(&mut out, drain_rate, &ceiling);
+    let rss = rig.peak_rss_mb().unwrap_or(f64::INFINITY);
     rig.missive.stop().await?;
     Ok(Outcome {
         name: "backlog",
@@ -661,11 +792,13 @@ pub async fn hang(bench: &Bench) -> anyhow::Result<Outcome> {
     })
 }
 
-/// (5) A steady paced load: latency percentiles at a given event rate.
-pub async fn paced(bench: &Bench) -> anyhow::Result<Outcome> {
+/// (5) A steady paced load: latency percentiles at a given event rate, 1,000 notes/s
+/// (`paced`) or twice that (`paced-2000`; with `--rate`, twice the rate given).
+pub async fn paced(bench: &Bench, doubled: bool) -> anyhow::Result<Outcome> {
+    let name = if doubled { "paced-2000" } else { "paced" };
     let o = &bench.overrides;
     let users = bench.pick(o.users, 100, 20);
-    let rate = bench.pick(o.rate, 1000.0, 200.0);
+    let rate = bench.pick(o.rate, 1000.0, 200.0) * if doubled { 2.0 } else { 1.0 };
     let secs = bench.pick(o.duration, 30.0, 5.0);
     let clients = bench.pick(o.clients, 64, 32);
     let webhooks = bench.pick(o.webhooks, 1, 1);
@@ -675,7 +808,7 @@ pub async fn paced(bench: &Bench) -> anyhow::Result<Outcome> {
     let warm_expected = (warm.len() * webhooks) as u64;
     rig.run(
         bench,
-        "paced: warm-up",
+        &format!("{name}: warm-up"),
         warm,
         clients,
         Some(rate),
@@ -686,7 +819,7 @@ pub async fn paced(bench: &Bench) -> anyhow::Result<Outcome> {
     let events = paced_events(users, rate, secs);
     let expected = (events.len() * webhooks) as u64;
     let m = rig
-        .run(bench, "paced", events, clients, Some(rate), expected)
+        .run(bench, name, events, clients, Some(rate), expected)
         .await;
     let mut out = Map::new();
     out.insert("users".into(), json!(users));
@@ -700,7 +833,7 @@ pub async fn paced(bench: &Bench) -> anyhow::Result<Outcome> {
     let p99 = m.latency.p99;
     let achieved = per_sec(m.driven.requests, m.driven.elapsed_ms);
     Ok(Outcome {
-        name: "paced",
+        name,
         figures: out,
         targets: vec![Target {
             what: format!(
@@ -788,7 +921,7 @@ pub async fn signin_flood(bench: &Bench) -> anyhow::Result<Outcome> {
         "probe_latency_ms".into(),
         json!({ "p50": probe.p50, "p99": probe.p99, "max": probe.max, "errors": probe_errors }),
     );
-    out.insert("peak_rss_mb".into(), json!(peak));
+    out.insert("peak_rss_mb".into(), json!(peak.map(round)));
     out.insert("threads".into(), json!(threads));
     missive.stop().await?;
     let peak = peak.unwrap_or(f64::MAX);
