@@ -42,16 +42,25 @@ impl Outbox {
     /// PostgreSQL it also queues a notification, which PostgreSQL sends to every node's
     /// listener when the transaction commits (and drops if it rolls back).
     async fn write(&self, store: &Store, conn: &mut AnyConnection) -> Result<()> {
-        for payload in &self.payloads {
-            if !self.deliveries.iter().any(|d| d.payload_id == payload.id) {
-                continue;
+        // Only the payloads that deliveries use, in multi-row INSERTs like the deliveries.
+        let used: Vec<&Payload> = self
+            .payloads
+            .iter()
+            .filter(|p| self.deliveries.iter().any(|d| d.payload_id == p.id))
+            .collect();
+        let mut rest = &used[..];
+        for size in chunk_sizes(rest.len(), INSERT_ROWS) {
+            let (chunk, tail) = rest.split_at(size);
+            rest = tail;
+            let sql = format!(
+                "INSERT INTO payloads (id, body) VALUES {}",
+                crate::deliveries::value_rows(chunk.len(), 2)
+            );
+            let mut query = store.query(&sql);
+            for payload in chunk {
+                query = query.bind(&payload.id).bind(&payload.body);
             }
-            store
-                .query("INSERT INTO payloads (id, body) VALUES ($1, $2)")
-                .bind(&payload.id)
-                .bind(&payload.body)
-                .execute(&mut *conn)
-                .await?;
+            query.execute(&mut *conn).await?;
         }
         // Multi-row INSERTs: a statement per delivery made a large fan-out cost a round
         // trip to the database per row.

@@ -84,8 +84,23 @@ impl App {
         self.listener.local_addr()
     }
 
+    /// The database, as the handlers and the workers use it.
+    pub fn store(&self) -> &Store {
+        &self.ctx.store
+    }
+
+    /// Every HTTP route: the API, health and metrics, the pages and the avatars.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .merge(api::router(self.ctx.clone()))
+            .merge(health::router(self.ctx.clone()))
+            .merge(ui::router())
+            .merge(identicon::router())
+    }
+
     /// Serves requests and delivers webhooks until `shutdown` is cancelled.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let router = self.router();
         let App {
             ctx,
             listener,
@@ -98,11 +113,6 @@ impl App {
             test_sends,
             shutdown.clone(),
         ));
-        let router = Router::new()
-            .merge(api::router(ctx.clone()))
-            .merge(health::router(ctx.clone()))
-            .merge(ui::router())
-            .merge(identicon::router());
         tracing::info!(addr = %listener.local_addr()?, url = %ctx.config.origin.url, "missive is listening");
         let serve_shutdown = shutdown.clone();
         // The peer address is what rate limits count by (or the proxy that forwarded it).

@@ -93,7 +93,7 @@ pub async fn create(ctx: &Ctx, call: Call) -> ApiResult {
         notes_count: me.notes_count + 1,
         ..me
     };
-    let tree = view::note_tree(ctx, note.clone(), Some(author)).await?;
+    let tree = view::new_note_tree(ctx, note.clone(), author).await?;
     let pack = |body, recipient| note_body(ctx, &tree, body, recipient);
     let outbox = fanout::outbox(ctx, emissions, pack).await?;
     ctx.store.create_note(&note, outbox).await?;

@@ -18,6 +18,7 @@ mod notes;
 mod reactions;
 mod retries;
 mod ssrf;
+mod statements;
 mod support;
 mod surface;
 mod users;

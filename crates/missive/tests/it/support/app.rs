@@ -17,6 +17,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub url: String,
     pub http: reqwest::Client,
+    /// The server's database handle (a clone: it counts the server's statements too).
+    pub store: missive_store::Store,
     shutdown: CancellationToken,
     _dir: tempfile::TempDir,
 }
@@ -26,6 +28,12 @@ impl Drop for TestApp {
         self.shutdown.cancel();
         log::print_if_wanted(&self.url);
     }
+}
+
+/// Whether a test server runs its delivery workers.
+enum Workers {
+    Run,
+    None,
 }
 
 /// Settings for a test server, as `MISSIVE_*` variables.
@@ -51,6 +59,16 @@ impl TestApp {
 
     /// Starts a server with the test settings, overridden by `overrides`.
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> TestApp {
+        TestApp::start(overrides, Workers::Run).await
+    }
+
+    /// Starts a server that serves the API but runs no delivery workers: deliveries it
+    /// queues stay pending, and every statement it sends is a request's.
+    pub async fn spawn_api_only() -> TestApp {
+        TestApp::start(&[], Workers::None).await
+    }
+
+    async fn start(overrides: &[(&str, &str)], workers: Workers) -> TestApp {
         log::capture();
         let dir = tempfile::tempdir().unwrap();
         let mut env: Vec<(String, String)> = test_env()
@@ -70,13 +88,34 @@ impl TestApp {
         })
         .unwrap();
         let app = App::build(config).await.unwrap();
-        let addr = app.local_addr().unwrap();
+        let store = app.store().clone();
         let shutdown = CancellationToken::new();
-        tokio::spawn(app.run(shutdown.clone()));
+        let addr = match workers {
+            Workers::Run => {
+                let addr = app.local_addr().unwrap();
+                tokio::spawn(app.run(shutdown.clone()));
+                addr
+            }
+            Workers::None => {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = listener.local_addr().unwrap();
+                let service = app
+                    .router()
+                    .into_make_service_with_connect_info::<SocketAddr>();
+                let stop = shutdown.clone();
+                tokio::spawn(async move {
+                    axum::serve(listener, service)
+                        .with_graceful_shutdown(async move { stop.cancelled().await })
+                        .await
+                });
+                addr
+            }
+        };
         TestApp {
             addr,
             url: format!("http://{addr}"),
             http: reqwest::Client::new(),
+            store,
             shutdown,
             _dir: dir,
         }
