@@ -152,6 +152,7 @@ conformance!(
     concurrent_webhook_creation_never_exceeds_the_limit,
     concurrent_first_signups_make_exactly_one_admin,
     concurrent_mutual_follows_never_deadlock,
+    group_commit_rolls_back_a_failing_write_alone,
     listener_wakes_on_committed_deliveries_only,
     commits_with_deliveries_wake_this_process,
     lost_connections_are_reported_as_unavailable,
@@ -2190,6 +2191,172 @@ async fn concurrent_first_signups_make_exactly_one_admin(db: Db) {
     assert!(s.has_root_user().await.unwrap());
     for h in handles {
         h.close().await;
+    }
+}
+
+/// What one of `group_commit_rolls_back_a_failing_write_alone`'s concurrent writes is.
+enum GroupedWrite {
+    /// A sign-up that must succeed.
+    NewUser(NewUser),
+    /// A sign-up under a username taken before the batch: refused.
+    TakenUsername(NewUser),
+    /// A sign-up under a name another write of the batch also takes: one of the two wins.
+    Twin(NewUser),
+    /// A note with one delivery: must succeed.
+    Note(Note, Outbox),
+    /// A note whose outbox reuses a delivery id: the note and its counter are written
+    /// before the deliveries' INSERT fails, and all of it must be rolled back.
+    NoteWithCollidingDelivery(Note, Outbox),
+}
+
+async fn group_commit_rolls_back_a_failing_write_alone(db: Db) {
+    const WRITES: usize = 50;
+    let s = &db.store;
+    let admin = user(s, "admin").await;
+    let taken = user(s, "Taken").await;
+    let hook = webhook(s, &admin).await;
+    let earlier = queue(s, &admin, &[&hook], T).await;
+    let before = s.group_commit_stats();
+
+    let writes: Vec<GroupedWrite> = (0..WRITES)
+        .map(|i| match i % 5 {
+            0 if i < 10 => GroupedWrite::Twin(new_user(if i == 0 { "twin" } else { "TWIN" })),
+            0 => GroupedWrite::TakenUsername(new_user(if i % 2 == 0 { "taken" } else { "TAKEN" })),
+            1 => {
+                let mut outbox = outbox_for(&[&hook, &hook], "note", T);
+                outbox.deliveries[1].id = earlier.deliveries[0].id.clone();
+                GroupedWrite::NoteWithCollidingDelivery(note_by(&admin), outbox)
+            }
+            2 => GroupedWrite::Note(note_by(&admin), outbox_for(&[&hook], "note", T)),
+            _ => GroupedWrite::NewUser(new_user(&format!("user{i}"))),
+        })
+        .collect();
+
+    // On SQLite, another connection holds the write lock while the writes are launched,
+    // so that they queue up behind the writer's first and share its next transaction:
+    // the test then covers a batch for sure, not only writes that each ran alone.
+    let lock = match db.dialect() {
+        Dialect::Sqlite => {
+            use sqlx::{Connection, Executor};
+            let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            conn.execute("BEGIN IMMEDIATE").await.unwrap();
+            Some(conn)
+        }
+        Dialect::Postgres => None,
+    };
+    let mut tasks = Vec::new();
+    for write in &writes {
+        let store = s.clone();
+        tasks.push(match write {
+            GroupedWrite::NewUser(new)
+            | GroupedWrite::TakenUsername(new)
+            | GroupedWrite::Twin(new) => {
+                let new = new.clone();
+                tokio::spawn(async move { store.create_user(&new).await.map(|_| ()) })
+            }
+            GroupedWrite::Note(note, outbox)
+            | GroupedWrite::NoteWithCollidingDelivery(note, outbox) => {
+                let (note, outbox) = (note.clone(), outbox.clone());
+                tokio::spawn(async move { store.create_note(&note, outbox).await })
+            }
+        });
+    }
+    if let Some(mut conn) = lock {
+        use sqlx::{Connection, Executor};
+        // Time for every task to queue its write; the writer waits for the lock meanwhile.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        conn.execute("COMMIT").await.unwrap();
+        conn.close().await.unwrap();
+    }
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+
+    let mut users_made = vec![admin.id.clone(), taken.id.clone()];
+    let mut notes_made = 1;
+    let mut twins_made = 0;
+    for (write, outcome) in writes.iter().zip(outcomes) {
+        match write {
+            GroupedWrite::NewUser(new) => {
+                outcome.expect("a sign-up under a free name succeeds");
+                let made = s
+                    .user_by_id(&new.id)
+                    .await
+                    .unwrap()
+                    .expect("its row exists");
+                assert_eq!(made.username, new.username);
+                assert!(!made.is_admin, "{} is not the first account", new.username);
+                assert_eq!(
+                    s.user_by_token_hash(&new.token_hash)
+                        .await
+                        .unwrap()
+                        .map(|(u, _)| u),
+                    Some(made)
+                );
+                users_made.push(new.id.clone());
+            }
+            GroupedWrite::TakenUsername(new) => {
+                let err = outcome.expect_err("the username is taken");
+                assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+                assert_eq!(s.user_by_id(&new.id).await.unwrap(), None);
+                assert_eq!(s.user_by_token_hash(&new.token_hash).await.unwrap(), None);
+            }
+            GroupedWrite::Twin(new) => match outcome {
+                Ok(()) => {
+                    twins_made += 1;
+                    assert!(s.user_by_id(&new.id).await.unwrap().is_some());
+                    users_made.push(new.id.clone());
+                }
+                Err(err) => {
+                    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+                    assert_eq!(s.user_by_id(&new.id).await.unwrap(), None);
+                    assert_eq!(s.user_by_token_hash(&new.token_hash).await.unwrap(), None);
+                }
+            },
+            GroupedWrite::Note(note, _) => {
+                outcome.expect("a note with fresh deliveries is written");
+                assert_eq!(s.note_by_id(&note.id).await.unwrap().as_ref(), Some(note));
+                notes_made += 1;
+            }
+            GroupedWrite::NoteWithCollidingDelivery(note, _) => {
+                let err = outcome.expect_err("the delivery id is taken");
+                assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+                assert_eq!(
+                    s.note_by_id(&note.id).await.unwrap(),
+                    None,
+                    "the note written before the outbox failed is rolled back"
+                );
+            }
+        }
+    }
+    assert_eq!(twins_made, 1, "exactly one of the twins takes the name");
+    // Nothing else was written: no user of a refused sign-up, no note, counter or
+    // delivery of a refused note, and the first account is still the only administrator.
+    let everyone = s.recent_users(1000).await.unwrap();
+    assert_eq!(user_ids(&everyone), sorted(users_made));
+    assert_eq!(everyone.iter().filter(|u| u.is_admin).count(), 1);
+    assert_eq!(
+        reload_user(s, &admin).await,
+        User {
+            notes_count: notes_made,
+            ..admin.clone()
+        }
+    );
+    assert_eq!(s.user_by_username("taken").await.unwrap(), Some(taken));
+    assert_eq!(counts(s).await, pending(notes_made));
+
+    if let (Some(before), Some(after)) = (before, s.group_commit_stats()) {
+        let transactions = after.transactions - before.transactions;
+        let writes = after.writes - before.writes;
+        assert_eq!(
+            writes, WRITES as u64,
+            "each write was committed or rolled back once"
+        );
+        assert!(
+            transactions < writes,
+            "the writes shared transactions: {transactions} for {writes} writes"
+        );
     }
 }
 
