@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashSet};
 use crate::codec::{IDS_PER_STATEMENT, get, placeholders};
 use crate::delivery_log::{AttemptLog, attempt_line};
 use crate::outbox::chunk_sizes;
-use sqlx::AnyConnection;
 
+use crate::conn::{Conn, Stmt};
 use crate::{Dialect, Query, Result, Store};
 
 const PENDING: i64 = 0;
@@ -101,6 +101,13 @@ impl ClaimSkip {
             "webhooks w CROSS JOIN deliveries d WHERE d.webhook_id = w.id AND d.state = 0{due}{}",
             self.webhook_sql(first)
         )
+    }
+
+    /// `bind`, for a hot statement.
+    fn push_to(&self, stmt: &mut Stmt) {
+        for value in self.webhooks.iter().chain(&self.hosts) {
+            stmt.push(value);
+        }
     }
 
     fn bind<'q>(&'q self, mut query: Query<'q>) -> Query<'q> {
@@ -240,47 +247,43 @@ impl Store {
               FROM webhooks WHERE webhooks.id = deliveries.webhook_id) AS previous_secret, \
              (SELECT body FROM payloads WHERE payloads.id = deliveries.payload_id) AS body"
         );
+        let mut stmt = Stmt::new(sql)
+            .bind(now_ms + lease_ms)
+            .bind(lease_token)
+            .bind(now_ms)
+            .bind(limit);
+        skip.push_to(&mut stmt);
         let store = self.clone();
-        let skip = skip.clone();
-        let lease_token_owned = lease_token.to_owned();
         let rows = self
-            .write(move |conn| {
-                Box::pin(async move {
-                    let query = store
-                        .query(&sql)
-                        .bind(now_ms + lease_ms)
-                        .bind(lease_token_owned)
-                        .bind(now_ms)
-                        .bind(limit);
-                    Ok(skip.bind(query).fetch_all(&mut *conn).await?)
-                })
+            .write_hot(move |mut conn| {
+                Box::pin(async move { Ok((store.fetch(&mut conn, &stmt).await?, true)) })
             })
             .await?;
         let mut claimed = Vec::with_capacity(rows.len());
         for row in &rows {
-            let url: Option<String> = get(row, "url")?;
+            let url: Option<String> = row.get("url")?;
             let target = match url {
                 Some(url) => Some(Target {
                     url,
-                    secret: get::<Option<String>>(row, "secret")?.unwrap_or_default(),
-                    active: get::<Option<i64>>(row, "active")?.unwrap_or(0) != 0,
-                    host: get::<Option<String>>(row, "host")?.unwrap_or_default(),
-                    previous_secret: get(row, "previous_secret")?,
+                    secret: row.get::<Option<String>>("secret")?.unwrap_or_default(),
+                    active: row.get::<Option<i64>>("active")?.unwrap_or(0) != 0,
+                    host: row.get::<Option<String>>("host")?.unwrap_or_default(),
+                    previous_secret: row.get("previous_secret")?,
                 }),
                 // The webhook was deleted.
                 None => None,
             };
             claimed.push(ClaimedDelivery {
-                id: get(row, "id")?,
-                webhook_id: get(row, "webhook_id")?,
-                user_id: get(row, "user_id")?,
-                event_type: get(row, "event_type")?,
-                event_id: get(row, "event_id")?,
-                created_at: get(row, "created_at")?,
-                attempts: get(row, "attempts")?,
+                id: row.get("id")?,
+                webhook_id: row.get("webhook_id")?,
+                user_id: row.get("user_id")?,
+                event_type: row.get("event_type")?,
+                event_id: row.get("event_id")?,
+                created_at: row.get("created_at")?,
+                attempts: row.get("attempts")?,
                 lease_token: lease_token.to_owned(),
                 target,
-                body: get::<Option<String>>(row, "body")?.unwrap_or_default(),
+                body: row.get::<Option<String>>("body")?.unwrap_or_default(),
             });
         }
         Ok(claimed)
@@ -313,8 +316,11 @@ impl Store {
             .collect();
         let ordered: Vec<Finished> = ordered.into_iter().cloned().collect();
         let store = self.clone();
-        self.write(move |conn| {
-            Box::pin(async move { store.record_outcomes(conn, &latest, &ordered).await })
+        self.write_hot(move |mut conn| {
+            Box::pin(async move {
+                store.record_outcomes(&mut conn, &latest, &ordered).await?;
+                Ok(((), true))
+            })
         })
         .await
     }
@@ -323,7 +329,7 @@ impl Store {
     /// webhook id) and the outcomes (`finished`, by delivery id), then health.
     async fn record_outcomes(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut Conn<'_>,
         latest: &[(String, (i64, i64))],
         finished: &[Finished],
     ) -> Result<()> {
@@ -346,11 +352,13 @@ impl Store {
                  WHERE webhooks.id = v.column1 AND (webhooks.latest_sent_at IS NULL OR webhooks.latest_sent_at <= v.column2)",
                 value_rows(chunk.len(), 3)
             );
-            let mut query = self.query(&sql);
+            let mut stmt = Stmt::new(sql);
             for (webhook_id, (at, status)) in chunk {
-                query = query.bind(webhook_id.as_str()).bind(*at).bind(*status);
+                stmt.push(webhook_id);
+                stmt.push(*at);
+                stmt.push(*status);
             }
-            query.execute(&mut *conn).await?;
+            self.execute(conn, &stmt).await?;
         }
         let mut rest = finished;
         for size in chunk_sizes(rest.len(), FINISH_ROWS) {
@@ -368,7 +376,7 @@ impl Store {
                  RETURNING deliveries.id AS id",
                 value_rows(chunk.len(), 8)
             );
-            let mut query = self.query(&sql);
+            let mut stmt = Stmt::new(sql);
             for f in chunk {
                 let (state, due_at, finished_at) = match f.state {
                     FinishedState::Succeeded => (SUCCEEDED, None, Some(f.at_ms)),
@@ -376,20 +384,19 @@ impl Store {
                     FinishedState::Cancelled => (CANCELLED, None, Some(f.at_ms)),
                     FinishedState::RetryAt(at) => (PENDING, Some(at), None),
                 };
-                query = query
-                    .bind(&f.delivery_id)
-                    .bind(&f.lease_token)
-                    .bind(state)
-                    .bind(due_at)
-                    .bind(finished_at)
-                    .bind(i64::from(f.attempted))
-                    .bind(f.attempted.then_some(f.status))
-                    // The attempt for the delivery log, in the same statement.
-                    .bind(f.log.as_ref().map(attempt_line));
+                stmt.push(&f.delivery_id);
+                stmt.push(&f.lease_token);
+                stmt.push(state);
+                stmt.push(due_at);
+                stmt.push(finished_at);
+                stmt.push(i64::from(f.attempted));
+                stmt.push(f.attempted.then_some(f.status));
+                // The attempt for the delivery log, in the same statement.
+                stmt.push(f.log.as_ref().map(attempt_line));
             }
             // Health counts only the outcomes recorded here, not those of lost leases.
-            for row in query.fetch_all(&mut *conn).await? {
-                recorded.insert(get(&row, "id")?);
+            for row in self.fetch(conn, &stmt).await? {
+                recorded.insert(row.get("id")?);
             }
         }
         // Endpoint health, in the same transaction (see `health.rs`).
@@ -460,12 +467,7 @@ impl Store {
     /// On PostgreSQL, locks the rows of `table` with these ids in id order (the caller
     /// sorted them), so that transactions locking overlapping rows cannot deadlock.
     /// SQLite has a single writer and nothing to lock.
-    async fn lock_in_order(
-        &self,
-        conn: &mut AnyConnection,
-        table: &str,
-        ids: &[&str],
-    ) -> Result<()> {
+    async fn lock_in_order(&self, conn: &mut Conn<'_>, table: &str, ids: &[&str]) -> Result<()> {
         if self.dialect != Dialect::Postgres || ids.is_empty() {
             return Ok(());
         }
@@ -475,11 +477,11 @@ impl Store {
                 "SELECT id FROM {table} WHERE id IN ({}) ORDER BY id FOR UPDATE",
                 placeholders(1, chunk.len())
             );
-            let mut query = self.query(&sql);
+            let mut stmt = Stmt::new(sql);
             for id in chunk {
-                query = query.bind(*id);
+                stmt.push(*id);
             }
-            query.execute(&mut *conn).await?;
+            self.fetch(conn, &stmt).await?;
         }
         Ok(())
     }

@@ -9,9 +9,8 @@
 use std::collections::{BTreeMap, HashSet};
 
 use missive_core::health::{DisabledReason, FailureRun, HealthPolicy, is_gone};
-use sqlx::AnyConnection;
 
-use crate::codec::get;
+use crate::conn::{Conn, Stmt};
 use crate::deliveries::{Finished, FinishedState, value_rows};
 use crate::outbox::chunk_sizes;
 use crate::{Result, Store};
@@ -69,7 +68,7 @@ impl Store {
     /// switches off (cancelling their pending deliveries) those that must be.
     pub(crate) async fn record_health(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut Conn<'_>,
         finished: &[Finished],
         recorded: &HashSet<String>,
     ) -> Result<()> {
@@ -88,26 +87,25 @@ impl Store {
                  webhooks.first_failure_at AS first_failure_at, webhooks.active AS active",
                 value_rows(chunk.len(), 4)
             );
-            let mut query = self.query(&sql);
+            let mut stmt = Stmt::new(sql);
             for (webhook_id, change) in chunk {
-                query = query
-                    .bind(*webhook_id)
-                    .bind(i64::from(change.restart))
-                    .bind(change.failures)
-                    .bind(change.first_failure_at);
+                stmt.push(*webhook_id);
+                stmt.push(i64::from(change.restart));
+                stmt.push(change.failures);
+                stmt.push(change.first_failure_at);
             }
-            let rows = query.fetch_all(&mut *conn).await?;
+            let rows = self.fetch(conn, &stmt).await?;
             for row in &rows {
-                if get::<i64>(row, "active")? == 0 {
+                if row.get::<i64>("active")? == 0 {
                     continue;
                 }
-                let id: String = get(row, "id")?;
+                let id: String = row.get("id")?;
                 let Some((webhook_id, change)) = chunk.iter().find(|(w, _)| *w == id) else {
                     continue;
                 };
                 let run = FailureRun {
-                    consecutive_failures: get(row, "consecutive_failures")?,
-                    first_failure_at_ms: get(row, "first_failure_at")?,
+                    consecutive_failures: row.get("consecutive_failures")?,
+                    first_failure_at_ms: row.get("first_failure_at")?,
                     latest_failure_at_ms: change.latest_failure_at,
                 };
                 if let Some(at) = change.gone_at {
@@ -119,14 +117,13 @@ impl Store {
             }
         }
         for (webhook_id, reason, at) in to_disable {
-            self.query(
+            let switch_off = Stmt::new(
                 "UPDATE webhooks SET active = 0, disabled_reason = $2, disabled_at = $3 WHERE id = $1 AND active = 1",
             )
             .bind(webhook_id)
             .bind(reason.as_str())
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
+            .bind(at);
+            self.execute(conn, &switch_off).await?;
             // Switching off stops the pending retries, as an owner's switching off does.
             self.cancel_pending(conn, webhook_id, at).await?;
             tracing::info!(webhook = %webhook_id, reason = reason.as_str(), "webhook switched off automatically");

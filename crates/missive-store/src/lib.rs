@@ -7,6 +7,7 @@
 //! see `Outbox` and `Store::commit`.
 
 mod codec;
+mod conn;
 mod deliveries;
 mod delivery_log;
 mod error;
@@ -52,6 +53,7 @@ pub use users::{Credentials, NewUser};
 pub use webhooks::{AdminWebhookFilter, NewWebhook, WebhookPatch};
 pub use writer::GroupCommitStats;
 
+use conn::{Conn, Stmt};
 use writer::WriteQueue;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -136,7 +138,7 @@ impl From<i64> for Arg {
 /// Set on every SQLite connection. WAL lets readers run beside the single writer; NORMAL
 /// sync is durable across process crashes (only an OS crash may lose the last commits).
 pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = OFF;";
+     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = OFF; PRAGMA temp_store = MEMORY;";
 
 impl Store {
     /// Connects to `sqlite://PATH` (the file is created if missing) or `postgres://…`,
@@ -146,13 +148,14 @@ impl Store {
         let dialect = check_database_url(url)?;
         let store = match dialect {
             Dialect::Sqlite => {
+                let file = sqlite_path(url)?.0.to_owned();
                 let url = sqlite_url(url)?;
                 let read = sqlite_pool(&url, 4).await?;
                 // The schema first, so that the writer opens a database that is ready.
                 migrate_schema(&read).await?;
                 Store {
                     read,
-                    write: Writer::Queue(WriteQueue::start(url).await?),
+                    write: Writer::Queue(WriteQueue::start(url, file).await?),
                     dialect,
                     statements: Arc::default(),
                     listen_to: None,
@@ -287,6 +290,40 @@ impl Store {
                 Ok(value)
             }
         }
+    }
+
+    /// `write_or_roll_back`, for the hot writes (`conn.rs`): on SQLite they run on the
+    /// writer's own connection, on PostgreSQL as any write.
+    pub(crate) async fn write_hot<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Result<(T, bool)>> + Send + 'static,
+    {
+        match &self.write {
+            Writer::Queue(queue) => queue.submit_direct(work).await,
+            Writer::Pool(pool) => {
+                let mut tx = pool.begin().await?;
+                let (value, kept) = work(Conn::Sqlx(&mut tx)).await?;
+                if kept {
+                    tx.commit().await?;
+                } else {
+                    tx.rollback().await?;
+                }
+                Ok(value)
+            }
+        }
+    }
+
+    /// Runs `stmt` on `conn`, counting it (`statements_sent`); returns the rows changed.
+    pub(crate) async fn execute(&self, conn: &mut Conn<'_>, stmt: &Stmt) -> Result<u64> {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        conn.execute(stmt).await
+    }
+
+    /// Runs `stmt` on `conn`, counting it (`statements_sent`); returns its rows.
+    pub(crate) async fn fetch(&self, conn: &mut Conn<'_>, stmt: &Stmt) -> Result<Vec<conn::Row>> {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        conn.fetch(stmt).await
     }
 
     /// Runs one statement in a write transaction (see `write`) and returns the rows it

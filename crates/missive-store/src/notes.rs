@@ -5,6 +5,7 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::codec::{IDS_PER_STATEMENT, get, get_bool, join_ids, placeholders, split_ids};
+use crate::conn::{Conn, Stmt};
 use crate::{Outbox, Result, Store, StoreError};
 
 const NOTE_COLUMNS: &str = "id, user_id, text, cw, visibility, local_only, reaction_acceptance, reply_id, renote_id, \
@@ -39,52 +40,52 @@ impl Store {
     pub async fn create_note(&self, note: &Note, outbox: Outbox) -> Result<()> {
         let store = self.clone();
         let note = note.clone();
-        self.commit(outbox, move |conn| {
+        self.commit_hot(outbox, move |conn| {
             Box::pin(async move {
-                store
-                    .query(
-                        "INSERT INTO notes (id, user_id, text, cw, visibility, local_only, reaction_acceptance, reply_id, renote_id, \
-                         reply_user_id, renote_user_id, mentions, visible_user_ids) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                    )
-                    .bind(&note.id)
-                    .bind(&note.user_id)
-                    .bind(&note.text)
-                    .bind(&note.cw)
-                    .bind(note.visibility.as_str())
-                    .bind(i64::from(note.local_only))
-                    .bind(&note.reaction_acceptance)
-                    .bind(&note.reply_id)
-                    .bind(&note.renote_id)
-                    .bind(&note.reply_user_id)
-                    .bind(&note.renote_user_id)
-                    .bind(join_ids(&note.mentions))
-                    .bind(join_ids(&note.visible_user_ids))
-                    .execute(&mut *conn)
-                    .await?;
-                store
-                    .query("UPDATE users SET notes_count = notes_count + 1 WHERE id = $1")
-                    .bind(&note.user_id)
-                    .execute(&mut *conn)
-                    .await?;
-                if let Some(reply_id) = &note.reply_id {
-                    store
-                        .query("UPDATE notes SET replies_count = replies_count + 1 WHERE id = $1")
-                        .bind(reply_id)
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                if let Some(renote_id) = &note.renote_id {
-                    store
-                        .query("UPDATE notes SET renote_count = renote_count + 1 WHERE id = $1")
-                        .bind(renote_id)
-                        .execute(&mut *conn)
-                        .await?;
-                }
+                store.insert_note(conn, &note).await?;
                 Ok(Some(()))
             })
         })
         .await?;
+        Ok(())
+    }
+
+    /// `create_note`'s own writes: the note and the counters it bumps.
+    async fn insert_note(&self, conn: &mut Conn<'_>, note: &Note) -> Result<()> {
+        let insert = Stmt::new(
+            "INSERT INTO notes (id, user_id, text, cw, visibility, local_only, reaction_acceptance, reply_id, renote_id, \
+             reply_user_id, renote_user_id, mentions, visible_user_ids) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&note.id)
+        .bind(&note.user_id)
+        .bind(note.text.clone())
+        .bind(note.cw.clone())
+        .bind(note.visibility.as_str())
+        .bind(i64::from(note.local_only))
+        .bind(note.reaction_acceptance.clone())
+        .bind(note.reply_id.clone())
+        .bind(note.renote_id.clone())
+        .bind(note.reply_user_id.clone())
+        .bind(note.renote_user_id.clone())
+        .bind(join_ids(&note.mentions))
+        .bind(join_ids(&note.visible_user_ids));
+        self.execute(conn, &insert).await?;
+        let author = Stmt::new("UPDATE users SET notes_count = notes_count + 1 WHERE id = $1")
+            .bind(&note.user_id);
+        self.execute(conn, &author).await?;
+        if let Some(reply_id) = &note.reply_id {
+            let reply =
+                Stmt::new("UPDATE notes SET replies_count = replies_count + 1 WHERE id = $1")
+                    .bind(reply_id);
+            self.execute(conn, &reply).await?;
+        }
+        if let Some(renote_id) = &note.renote_id {
+            let renote =
+                Stmt::new("UPDATE notes SET renote_count = renote_count + 1 WHERE id = $1")
+                    .bind(renote_id);
+            self.execute(conn, &renote).await?;
+        }
         Ok(())
     }
 

@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use sqlx::AnyConnection;
 
+use crate::conn::{Conn, Stmt};
 use crate::{BoxFuture, Dialect, Result, Store};
 
 /// A serialized event body, shared by every delivery that carries it.
@@ -41,7 +42,7 @@ impl Outbox {
     /// Inserts the payloads that deliveries use, then the deliveries, due at once. On
     /// PostgreSQL it also queues a notification, which PostgreSQL sends to every node's
     /// listener when the transaction commits (and drops if it rolls back).
-    async fn write(&self, store: &Store, conn: &mut AnyConnection) -> Result<()> {
+    async fn write(&self, store: &Store, conn: &mut Conn<'_>) -> Result<()> {
         // Only the payloads that deliveries use, in multi-row INSERTs like the deliveries.
         let used: Vec<&Payload> = self
             .payloads
@@ -56,11 +57,12 @@ impl Outbox {
                 "INSERT INTO payloads (id, body) VALUES {}",
                 crate::deliveries::value_rows(chunk.len(), 2)
             );
-            let mut query = store.query(&sql);
+            let mut stmt = Stmt::new(sql);
             for payload in chunk {
-                query = query.bind(&payload.id).bind(&payload.body);
+                stmt.push(&payload.id);
+                stmt.push(&payload.body);
             }
-            query.execute(&mut *conn).await?;
+            store.execute(conn, &stmt).await?;
         }
         // Multi-row INSERTs: a statement per delivery made a large fan-out cost a round
         // trip to the database per row.
@@ -89,23 +91,21 @@ impl Outbox {
                     b + 6
                 );
             }
-            let mut query = store.query(&sql);
+            let mut stmt = Stmt::new(sql);
             for d in chunk {
-                query = query
-                    .bind(&d.id)
-                    .bind(&d.webhook_id)
-                    .bind(&d.user_id)
-                    .bind(&d.event_type)
-                    .bind(&d.event_id)
-                    .bind(d.created_at)
-                    .bind(&d.payload_id);
+                stmt.push(&d.id);
+                stmt.push(&d.webhook_id);
+                stmt.push(&d.user_id);
+                stmt.push(&d.event_type);
+                stmt.push(&d.event_id);
+                stmt.push(d.created_at);
+                stmt.push(&d.payload_id);
             }
-            query.execute(&mut *conn).await?;
+            store.execute(conn, &stmt).await?;
         }
         if store.dialect == Dialect::Postgres && !self.deliveries.is_empty() {
             store
-                .query(crate::listener::NOTIFY)
-                .execute(&mut *conn)
+                .execute(conn, &Stmt::new(crate::listener::NOTIFY))
                 .await?;
         }
         Ok(())
@@ -132,6 +132,34 @@ impl Store {
         .await
     }
 
+    /// `commit`, for a hot action (`conn.rs`): on SQLite it runs on the writer's own
+    /// connection.
+    pub(crate) async fn commit_hot<T, F>(&self, outbox: Outbox, action: F) -> Result<Option<T>>
+    where
+        T: Send + 'static,
+        F: for<'a, 'c> FnOnce(&'a mut Conn<'c>) -> BoxFuture<'a, Result<Option<T>>>
+            + Send
+            + 'static,
+    {
+        let store = self.clone();
+        let wakes = !outbox.is_empty();
+        let done = self
+            .write_hot(move |mut conn| {
+                Box::pin(async move {
+                    let Some(value) = action(&mut conn).await? else {
+                        return Ok((None, false));
+                    };
+                    outbox.write(&store, &mut conn).await?;
+                    Ok((Some(value), true))
+                })
+            })
+            .await?;
+        if done.is_some() && wakes {
+            self.deliveries_committed.notify_one();
+        }
+        Ok(done)
+    }
+
     /// `commit`, for an action that builds its outbox from what it reads in the
     /// transaction (a redelivery).
     pub(crate) async fn commit_built<T, F>(&self, action: F) -> Result<Option<T>>
@@ -148,7 +176,7 @@ impl Store {
                     let Some((value, outbox)) = action(&mut *conn).await? else {
                         return Ok(((None, false), false));
                     };
-                    outbox.write(&store, conn).await?;
+                    outbox.write(&store, &mut Conn::Sqlx(conn)).await?;
                     Ok(((Some(value), !outbox.is_empty()), true))
                 })
             })

@@ -4,10 +4,10 @@
 use missive_core::event::EventType;
 use missive_core::model::Webhook;
 use missive_core::receiver::host_key;
-use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::codec::{get, get_bool, join_events, split_events};
+use crate::conn::{Conn, Stmt};
 use crate::{Dialect, Result, Store};
 
 const WEBHOOK_COLUMNS: &str = "id, user_id, name, events, url, secret, active, latest_sent_at, latest_status, \
@@ -200,7 +200,9 @@ impl Store {
                     return Ok(None);
                 }
                 if patch.active == Some(false) {
-                    store.cancel_pending(conn, &id, now_ms).await?;
+                    store
+                    .cancel_pending(&mut Conn::Sqlx(conn), &id, now_ms)
+                    .await?;
                 }
                 let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1");
                 let row = store.query(&sql).bind(&id).fetch_one(&mut *conn).await?;
@@ -249,7 +251,9 @@ impl Store {
                 if deleted.rows_affected() == 0 {
                     return Ok(false);
                 }
-                store.cancel_pending(conn, &id, now_ms).await?;
+                store
+                    .cancel_pending(&mut Conn::Sqlx(conn), &id, now_ms)
+                    .await?;
                 Ok(true)
             })
         })
@@ -301,15 +305,16 @@ impl Store {
     /// Marks the webhook's pending deliveries cancelled (state 3).
     pub(crate) async fn cancel_pending(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut Conn<'_>,
         webhook_id: &str,
         now_ms: i64,
     ) -> Result<()> {
-        self.query("UPDATE deliveries SET state = 3, lease_token = NULL, finished_at = $2 WHERE webhook_id = $1 AND state = 0")
-            .bind(webhook_id)
-            .bind(now_ms)
-            .execute(&mut *conn)
-            .await?;
+        let cancel = Stmt::new(
+            "UPDATE deliveries SET state = 3, lease_token = NULL, finished_at = $2 WHERE webhook_id = $1 AND state = 0",
+        )
+        .bind(webhook_id)
+        .bind(now_ms);
+        self.execute(conn, &cancel).await?;
         Ok(())
     }
 }
