@@ -43,9 +43,15 @@ const MAX_BATCH: usize = 128;
 /// work's writes are kept (a failed or abandoned one is rolled back to its savepoint) and
 /// how to answer the caller once the transaction has ended.
 enum Job {
-    Sqlx(Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Ran> + Send>),
-    Direct(Box<dyn for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Ran> + Send>),
+    Sqlx(SqlxJob),
+    Direct(DirectJob),
 }
+
+/// A write on the writer's sqlx connection.
+type SqlxJob = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Ran> + Send>;
+
+/// A hot write, on the writer's rusqlite connection.
+type DirectJob = Box<dyn for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Ran> + Send>;
 
 struct Ran {
     ok: bool,
