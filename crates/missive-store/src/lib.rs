@@ -1,8 +1,9 @@
 //! missive-store: the storage layer, the only place where SQL lives.
 //!
-//! One `Store` type serves SQLite and PostgreSQL through sqlx's `Any` driver. The SQL is
-//! portable except where a `Dialect` says otherwise (row locking, notifications).
-//! Every action that causes webhook deliveries writes the action and its deliveries in
+//! One `Store` type serves SQLite and PostgreSQL: reads through sqlx's `Any` driver,
+//! writes through `Store::write` (on SQLite, group commit on a writer thread; see
+//! `writer.rs`, and `conn.rs` for the hot writes on rusqlite). The SQL is portable except
+//! where a `Dialect` says otherwise (row locking, notifications). Every action that causes webhook deliveries writes the action and its deliveries in
 //! one transaction (ARCHITECTURE.md invariant 1), and its commit wakes the delivery workers (ARCHITECTURE.md invariant 4):
 //! see `Outbox` and `Store::commit`.
 
