@@ -507,15 +507,22 @@ pub async fn fanout(bench: &Bench, posting: NotePosting) -> anyhow::Result<Outco
     let ceiling = ceiling(bench, &rig.receiver).await?;
     let ratio = ratio_figures(&mut out, m.rate_from(m.start_us), &ceiling);
     rig.missive.stop().await?;
+    // Issue 12: half the ceiling on SQLite, three tenths on PostgreSQL.
+    let fanout_target = if bench.launcher.database.is_postgres() {
+        0.3
+    } else {
+        0.5
+    };
     Ok(Outcome {
         name,
         figures: out,
         targets: vec![Target {
             what: format!(
-                "deliveries/s ≥ 50 % of the loopback ceiling: {:.1} %",
+                "deliveries/s ≥ {:.0} % of the loopback ceiling: {:.1} %",
+                fanout_target * 100.0,
                 ratio * 100.0
             ),
-            met: ratio >= 0.5 && m.complete,
+            met: ratio >= fanout_target && m.complete,
         }],
     })
 }
@@ -587,23 +594,33 @@ pub async fn many_users(bench: &Bench) -> anyhow::Result<Outcome> {
         })
         .collect();
     let (clients, followed, notes_per_sec, m) = &phases[best];
+    let notes_per_sec = *notes_per_sec;
     let mut out = Map::new();
     out.insert("users".into(), json!(users));
     out.insert("webhooks_per_user".into(), json!(webhooks));
     out.insert("notes".into(), json!(notes));
     out.insert("follows".into(), json!(followed));
     out.insert("clients".into(), json!(clients));
-    out.insert("notes_per_sec".into(), json!(round(*notes_per_sec)));
+    out.insert("notes_per_sec".into(), json!(round(notes_per_sec)));
     out.insert("by_clients".into(), Value::Object(by_clients));
     m.figures(&mut out);
     finish(&rig, cpu, &mut out);
     let ceiling = ceiling(bench, &rig.receiver).await?;
     ratio_figures(&mut out, m.rate_from(m.start_us), &ceiling);
     rig.missive.stop().await?;
+    // Issue 12's target is for SQLite; PostgreSQL has none for this figure.
+    let targets = if bench.launcher.database.is_postgres() {
+        Vec::new()
+    } else {
+        vec![Target {
+            what: format!("notes/create ≥ 4,000/s at saturation: {notes_per_sec:.0}/s"),
+            met: notes_per_sec >= 4000.0,
+        }]
+    };
     Ok(Outcome {
         name: "many-users",
         figures: out,
-        targets: vec![],
+        targets,
     })
 }
 
@@ -689,10 +706,10 @@ pub async fn backlog(bench: &Bench) -> anyhow::Result<Outcome> {
         targets: vec![
             Target {
                 what: format!(
-                    "drain deliveries/s ≥ 50 % of the loopback ceiling: {:.1} %",
+                    "drain deliveries/s ≥ 60 % of the loopback ceiling: {:.1} %",
                     ratio * 100.0
                 ),
-                met: ratio >= 0.5 && complete,
+                met: ratio >= 0.6 && complete,
             },
             Target {
                 what: format!("peak RSS ≤ 150 MB: {rss:.1} MB"),
@@ -832,14 +849,16 @@ pub async fn paced(bench: &Bench, doubled: bool) -> anyhow::Result<Outcome> {
     rig.missive.stop().await?;
     let p99 = m.latency.p99;
     let achieved = per_sec(m.driven.requests, m.driven.elapsed_ms);
+    // Issue 12: 15 ms at 1,000 notes/s, 30 ms at 2,000.
+    let p99_limit = if rate > 1000.0 { 30.0 } else { 15.0 };
     Ok(Outcome {
         name,
         figures: out,
         targets: vec![Target {
             what: format!(
-                "p99 ≤ 20 ms at {rate:.0} events/s (achieved {achieved:.0}/s): {p99:.1} ms"
+                "p99 ≤ {p99_limit:.0} ms at {rate:.0} events/s (achieved {achieved:.0}/s): {p99:.1} ms"
             ),
-            met: p99 <= 20.0 && m.complete && m.driven.errors == 0 && achieved >= 0.95 * rate,
+            met: p99 <= p99_limit && m.complete && m.driven.errors == 0 && achieved >= 0.95 * rate,
         }],
     })
 }

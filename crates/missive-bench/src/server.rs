@@ -18,6 +18,12 @@ pub enum Database {
     Postgres { admin_url: String },
 }
 
+impl Database {
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Database::Postgres { .. })
+    }
+}
+
 /// How to start missive: the binary, the database, and settings added to every run.
 #[derive(Debug, Clone)]
 pub struct Launcher {
