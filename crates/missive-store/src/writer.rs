@@ -58,6 +58,31 @@ struct Ran {
     answer: Box<dyn FnOnce(Result<()>) + Send>,
 }
 
+impl Ran {
+    /// What a write's `result` (its value, and whether its writes are kept) makes of it:
+    /// kept only if it succeeded and asked to; answered through `answer_tx` with its own
+    /// error if it failed, else with its value once a kept write's transaction has
+    /// committed (a failed commit fails it).
+    fn of<T: Send + 'static>(
+        result: Result<(T, bool)>,
+        answer_tx: oneshot::Sender<Result<T>>,
+    ) -> Ran {
+        Ran {
+            ok: matches!(result, Ok((_, true))),
+            answer: Box::new(move |ended: Result<()>| {
+                let answer = result.and_then(|(value, kept)| {
+                    if kept {
+                        ended.map(|()| value)
+                    } else {
+                        Ok(value)
+                    }
+                });
+                let _ = answer_tx.send(answer);
+            }),
+        }
+    }
+}
+
 /// The queue to the writer thread (SQLite).
 #[derive(Debug, Clone)]
 pub(crate) struct WriteQueue {
@@ -147,23 +172,7 @@ impl WriteQueue {
     {
         let (answer_tx, answer_rx) = oneshot::channel::<Result<T>>();
         let job = Job::Sqlx(Box::new(move |conn| {
-            Box::pin(async move {
-                let result = work(conn).await;
-                Ran {
-                    ok: matches!(result, Ok((_, true))),
-                    answer: Box::new(move |ended: Result<()>| {
-                        // The work's own error wins; a failed commit fails the rest.
-                        let answer = result.and_then(|(value, kept)| {
-                            if kept {
-                                ended.map(|()| value)
-                            } else {
-                                Ok(value)
-                            }
-                        });
-                        let _ = answer_tx.send(answer);
-                    }),
-                }
-            })
+            Box::pin(async move { Ran::of(work(conn).await, answer_tx) })
         }));
         self.send(job, answer_rx).await
     }
@@ -176,22 +185,7 @@ impl WriteQueue {
     {
         let (answer_tx, answer_rx) = oneshot::channel::<Result<T>>();
         let job = Job::Direct(Box::new(move |conn| {
-            Box::pin(async move {
-                let result = work(conn).await;
-                Ran {
-                    ok: matches!(result, Ok((_, true))),
-                    answer: Box::new(move |ended: Result<()>| {
-                        let answer = result.and_then(|(value, kept)| {
-                            if kept {
-                                ended.map(|()| value)
-                            } else {
-                                Ok(value)
-                            }
-                        });
-                        let _ = answer_tx.send(answer);
-                    }),
-                }
-            })
+            Box::pin(async move { Ran::of(work(conn).await, answer_tx) })
         }));
         self.send(job, answer_rx).await
     }
