@@ -274,21 +274,8 @@ async fn run(
         let (mut hot, mut other): (Vec<Job>, Vec<Job>) = batch
             .drain(..)
             .partition(|job| matches!(job, Job::Direct(_)));
-        for (jobs, committed) in [
-            (
-                hot.len(),
-                run_batch(Tx::Direct(&mut direct), &mut hot).await,
-            ),
-            (
-                other.len(),
-                run_batch(Tx::Sqlx(&mut conn), &mut other).await,
-            ),
-        ] {
-            if jobs > 0 && committed {
-                stats.transactions.fetch_add(1, Ordering::Relaxed);
-                stats.writes.fetch_add(jobs as u64, Ordering::Relaxed);
-            }
-        }
+        run_batch(Tx::Direct(&mut direct), &mut hot, stats).await;
+        run_batch(Tx::Sqlx(&mut conn), &mut other, stats).await;
     }
     let _ = conn.close().await;
 }
@@ -332,7 +319,8 @@ impl Tx<'_> {
     }
 }
 
-/// Runs `batch` in one transaction and answers each write. Returns whether it committed.
+/// Runs `batch` in one transaction and answers each write, counting the transaction in
+/// `stats` first if it committed (so that a caller who got an answer sees it counted).
 ///
 /// A lone write runs without a savepoint and its failure rolls the transaction back.
 /// Several run each in a savepoint: a failing write is rolled back to it and answered with
@@ -340,10 +328,11 @@ impl Tx<'_> {
 /// savepoint cannot be released, the commit fails), everything in it is rolled back and
 /// every write is answered with that error; writes not yet run are dropped, which their
 /// callers see as `Unavailable`.
-async fn run_batch(mut conn: Tx<'_>, batch: &mut Vec<Job>) -> bool {
+async fn run_batch(mut conn: Tx<'_>, batch: &mut Vec<Job>, stats: &WriterStats) {
     if batch.is_empty() {
-        return true;
+        return;
     }
+    let writes = batch.len() as u64;
     let lone = batch.len() == 1;
     let mut answers: Vec<Box<dyn FnOnce(Result<()>) + Send>> = Vec::with_capacity(batch.len());
     let ended: Result<()> = async {
@@ -373,7 +362,10 @@ async fn run_batch(mut conn: Tx<'_>, batch: &mut Vec<Job>) -> bool {
         Ok(())
     }
     .await;
-    let committed = ended.is_ok();
+    if ended.is_ok() {
+        stats.transactions.fetch_add(1, Ordering::Relaxed);
+        stats.writes.fetch_add(writes, Ordering::Relaxed);
+    }
     if let Err(e) = &ended {
         tracing::error!(error = %e, writes = answers.len() + batch.len(), "a group commit failed; its writes are rolled back");
         // Leaves no transaction open for the next batch; fails harmlessly if none is.
@@ -383,5 +375,4 @@ async fn run_batch(mut conn: Tx<'_>, batch: &mut Vec<Job>) -> bool {
     for answer in answers {
         answer(ended.clone());
     }
-    committed
 }
