@@ -63,16 +63,20 @@ impl Api {
         Ok(Api { http, base })
     }
 
-    /// Calls an endpoint and returns only the status it answered with.
-    pub async fn status_of(&self, endpoint: &str, body: &Value) -> anyhow::Result<u16> {
-        let res = self
-            .http
+    /// Posts `body` to `/api/<endpoint>` as JSON.
+    async fn post(&self, endpoint: &str, body: &Value) -> anyhow::Result<reqwest::Response> {
+        self.http
             .post(format!("{}/api/{endpoint}", self.base))
             .header("Content-Type", "application/json")
             .body(body.to_string())
             .send()
             .await
-            .with_context(|| format!("{endpoint}: no answer"))?;
+            .with_context(|| format!("{endpoint}: no answer"))
+    }
+
+    /// Calls an endpoint and returns only the status it answered with.
+    pub async fn status_of(&self, endpoint: &str, body: &Value) -> anyhow::Result<u16> {
+        let res = self.post(endpoint, body).await?;
         let status = res.status().as_u16();
         res.bytes().await?;
         Ok(status)
@@ -80,14 +84,7 @@ impl Api {
 
     /// Calls an endpoint; any status but 200/204 is an error carrying the answer.
     pub async fn call(&self, endpoint: &str, body: &Value) -> anyhow::Result<Value> {
-        let res = self
-            .http
-            .post(format!("{}/api/{endpoint}", self.base))
-            .header("Content-Type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .with_context(|| format!("{endpoint}: no answer"))?;
+        let res = self.post(endpoint, body).await?;
         let status = res.status();
         let bytes = res.bytes().await?;
         if !status.is_success() {
