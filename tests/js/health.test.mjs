@@ -130,6 +130,18 @@ describe('health badges', () => {
     assert.match(await rowOf('fine-hook').innerText(), /Healthy/);
     assert.match(await rowOf('broken-hook').innerText(), /Failed \(HTTP 500\)/);
 
+    // Each edit page shows its own webhook's health.
+    await rowOf('gone-hook').getByRole('link', { name: 'Edit gone-hook' }).click();
+    await page.waitForURL(/\/settings\/webhook\/edit\//);
+    const health = page.locator('#webhook-health');
+    await eventually(async () => /410 Gone/.test(await health.innerText()), { what: 'the edit page shows the reason' });
+    await health.locator('.health-badge time').waitFor();
+    assert.equal(await page.getByRole('switch', { name: 'Active' }).isChecked(), false);
+    await page.goBack();
+    await rowOf('broken-hook').getByRole('link', { name: 'Edit broken-hook' }).click();
+    await eventually(async () => /Failing \(1 consecutive failure\)/.test(await page.locator('#webhook-health').innerText()),
+      { what: 'the edit page shows the run of failures' });
+
     // The administrator sees the same and switching back on clears the reason.
     const admin = await newSession(browser, server.url);
     sessions.push(admin);

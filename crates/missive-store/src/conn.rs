@@ -8,6 +8,8 @@
 //! values (`Stmt`); on SQLite `$N` becomes `?N`, which binds by number with no lookup
 //! by name.
 
+use std::sync::Arc;
+
 use rusqlite::types::Value as SqliteValue;
 use sqlx::{AnyConnection, Row as _};
 
@@ -86,18 +88,19 @@ impl Stmt {
 /// A row a statement returned, read by column name.
 pub(crate) enum Row {
     Sqlx(sqlx::any::AnyRow),
-    Direct(Vec<(String, SqliteValue)>),
+    /// The column names (shared by every row of a statement) and the values, in order.
+    Direct(Arc<[String]>, Vec<SqliteValue>),
 }
 
 impl Row {
     pub(crate) fn get<T: FromColumn>(&self, column: &str) -> Result<T> {
         match self {
             Row::Sqlx(row) => T::from_any(row, column),
-            Row::Direct(values) => {
-                let value = values
+            Row::Direct(names, values) => {
+                let value = names
                     .iter()
-                    .find(|(name, _)| name == column)
-                    .map(|(_, v)| v)
+                    .position(|name| name == column)
+                    .and_then(|i| values.get(i))
                     .ok_or_else(|| StoreError::Other(format!("no column {column:?}")))?;
                 T::from_sqlite(value)
                     .ok_or_else(|| StoreError::Corrupt(format!("column {column:?}: {value:?}")))
@@ -182,7 +185,7 @@ impl Conn<'_> {
             Conn::Direct(conn) => {
                 let mut prepared = conn.prepare_cached(&numbered(&stmt.sql))?;
                 bind_all(&mut prepared, &stmt.args)?;
-                let names: Vec<String> = prepared
+                let names: Arc<[String]> = prepared
                     .column_names()
                     .into_iter()
                     .map(str::to_owned)
@@ -191,10 +194,10 @@ impl Conn<'_> {
                 let mut out = Vec::new();
                 while let Some(row) = rows.next()? {
                     let mut values = Vec::with_capacity(names.len());
-                    for (i, name) in names.iter().enumerate() {
-                        values.push((name.clone(), row.get::<_, SqliteValue>(i)?));
+                    for i in 0..names.len() {
+                        values.push(row.get::<_, SqliteValue>(i)?);
                     }
-                    out.push(Row::Direct(values));
+                    out.push(Row::Direct(names.clone(), values));
                 }
                 Ok(out)
             }

@@ -86,6 +86,8 @@ pub struct Store {
     deliveries_committed: Arc<Notify>,
     /// When the recorder switches failing webhooks off (`with_health_policy`).
     health: HealthPolicy,
+    /// Bodies of payloads claimed lately (`deliveries::PayloadCache`).
+    payloads: Arc<deliveries::PayloadCache>,
 }
 
 /// PostgreSQL connection options, kept for the listening connection. Its `Debug` shows
@@ -162,6 +164,7 @@ impl Store {
                     listen_to: None,
                     deliveries_committed: Arc::default(),
                     health: HealthPolicy::default(),
+                    payloads: Arc::default(),
                 }
             }
             Dialect::Postgres => {
@@ -186,6 +189,7 @@ impl Store {
                     listen_to: Some(ListenTarget(Arc::new(listen_options))),
                     deliveries_committed: Arc::default(),
                     health: HealthPolicy::default(),
+                    payloads: Arc::default(),
                 }
             }
         };

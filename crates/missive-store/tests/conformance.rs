@@ -1520,7 +1520,7 @@ async fn outbox_is_written_with_its_action_or_not_at_all(db: Db) {
     let claimed = claim(s, T, 10, &[], "tok").await;
     assert_eq!(ids(&claimed), delivery_ids(&[&outbox]));
     for d in &claimed {
-        assert_eq!(d.body, outbox.payloads[0].body, "the payload is shared");
+        assert_eq!(&*d.body, outbox.payloads[0].body, "the payload is shared");
     }
     s.finish_deliveries(
         &claimed
@@ -1619,7 +1619,7 @@ async fn claim_respects_due_time_limit_and_skip_list(db: Db) {
             attempts: 0,
             lease_token: "t".into(),
             target: Some(target_of(&w1)),
-            body: d1.payloads[0].body.clone(),
+            body: d1.payloads[0].body.as_str().into(),
         }
     );
 
@@ -3135,7 +3135,7 @@ async fn delivery_log_redelivery_keeps_the_event_and_is_idempotent(db: Db) {
     assert_eq!(again[0].id, queued[0]);
     assert_eq!(again[0].event_id, original.event_id);
     assert_eq!(again[0].attempts, 0, "a new attempt series");
-    assert_eq!(again[0].body, outboxes[0].payloads[0].body);
+    assert_eq!(&*again[0].body, outboxes[0].payloads[0].body);
     // The failed set since T + 100, at most one per call: the oldest first.
     let set = RedeliverySet::FailedSince {
         since_ms: T + 100,

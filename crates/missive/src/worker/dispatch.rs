@@ -39,27 +39,13 @@ pub(super) async fn dispatch(
     let mut backlogged = false;
     // When the next delivery not yet claimed becomes due, as last read.
     let mut next_due: Option<i64> = None;
-    // What the last claim that found nothing left out, and whether the dispatcher woke
-    // since only because a webhook or host got a slot back.
-    let mut skipped_when_idle: Option<ClaimSkip> = None;
-    let mut woke_for_a_cap = false;
+    // The skip of a claim that took everything due outside it. Until a commit or a due
+    // time wakes the dispatcher, a claim whose skip covers it would find nothing: under
+    // a backlog for a host at its cap, that saves a claim (two scans) per slot freed.
+    // A claim only takes deliveries, so the other claims since leave it true.
+    let mut exhausted: Option<ClaimSkip> = None;
     while !shutdown.is_cancelled() {
         launcher.start_parked();
-        if std::mem::take(&mut woke_for_a_cap)
-            && skipped_when_idle.as_ref() == Some(&launcher.in_flight.saturated())
-        {
-            // The slot went to a parked delivery: the same webhooks and hosts are at
-            // their cap as when the queue had nothing else, so a claim would find
-            // nothing either. Under a load that keeps a host at its cap, that is a claim
-            // and a read saved per delivery.
-            match wait(&ctx, &launcher, &shutdown, &retry_hint, next_due).await {
-                Wake::Claim => {}
-                Wake::CapFreed => woke_for_a_cap = true,
-                Wake::Shutdown => break,
-            }
-            continue;
-        }
-        skipped_when_idle = None;
         let free = launcher.slots.available_permits().min(CLAIM_BATCH);
         if free == 0 {
             tokio::select! {
@@ -79,6 +65,16 @@ pub(super) async fn dispatch(
         }
         let free = launcher.slots.available_permits().min(CLAIM_BATCH);
         let skip = launcher.in_flight.saturated();
+        if exhausted.as_ref().is_some_and(|e| skip.covers(e)) {
+            // The same webhooks and hosts (or more) are at their cap as when the queue
+            // had nothing else: wait for a commit, a due time or a freed cap.
+            match wait(&ctx, &launcher, &shutdown, &retry_hint, next_due).await {
+                Wake::Claim => exhausted = None,
+                Wake::CapFreed => {}
+                Wake::Shutdown => break,
+            }
+            continue;
+        }
         let claimed = match ctx
             .store
             .claim_due(now_ms(), lease_ms(&ctx), free as i64, &skip, &lease_token)
@@ -116,7 +112,6 @@ pub(super) async fn dispatch(
         // without the skipped webhooks and hosts: their due deliveries would make the
         // dispatcher poll without pause (they are claimed when one of their slots frees).
         if claimed_none {
-            let skip = launcher.in_flight.saturated();
             next_due = match ctx.store.next_due_at_except(&skip).await {
                 Ok(due) => due,
                 Err(e) => {
@@ -124,12 +119,12 @@ pub(super) async fn dispatch(
                     None
                 }
             };
-            skipped_when_idle = Some(skip);
         }
+        exhausted = Some(skip);
         next_due = next_due.filter(|due| *due > now_ms() || claimed_none);
         match wait(&ctx, &launcher, &shutdown, &retry_hint, next_due).await {
-            Wake::Claim => {}
-            Wake::CapFreed => woke_for_a_cap = true,
+            Wake::Claim => exhausted = None,
+            Wake::CapFreed => {}
             Wake::Shutdown => break,
         }
     }

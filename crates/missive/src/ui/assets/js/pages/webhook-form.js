@@ -1,10 +1,10 @@
 // @ts-check
 // The webhook form, for a new webhook (/settings/webhook/new) or an existing one
-// (/settings/webhook/edit/<id>: also Active, the last status, "Send test", Delete and the
-// Deliveries section).
+// (/settings/webhook/edit/<id>: also Active, the last status, the endpoint's health,
+// "Send test", Delete and the Deliveries section).
 
 import { $, api, el, flash, requireSignIn, run, showStatus, start, timeEl } from '../shared.js';
-import { EVENTS, statusCell, webhookStatus } from '../webhook.js';
+import { EVENTS, healthBadge, statusCell, webhookStatus } from '../webhook.js';
 import { showDeliveries } from '../deliveries.js';
 
 /** @import { EventName, Webhook } from '../shared.js' */
@@ -30,13 +30,15 @@ async function pageWebhookForm(webhookId) {
   });
 
   /**
-   * Shows the last delivery's status and time; returns the status in words.
+   * Shows the last delivery's status and time, and the endpoint's health; returns the
+   * status in words.
    * @param {Webhook} hook
    */
   function showLastStatus(hook) {
     const { text } = webhookStatus({ ...hook, active: true });
     $('webhook-last-status').replaceChildren(statusCell({ ...hook, active: true }),
       hook.latestSentAt ? el('span', {}, ' · ', timeEl(hook.latestSentAt)) : '');
+    $('webhook-health').replaceChildren(healthBadge(hook));
     return text;
   }
 
