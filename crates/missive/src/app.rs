@@ -107,12 +107,12 @@ impl App {
             client,
             test_sends,
         } = self;
-        let workers = tokio::spawn(worker::run(
+        let workers = spawn_delivery_thread(worker::run(
             ctx.clone(),
             client,
             test_sends,
             shutdown.clone(),
-        ));
+        ))?;
         tracing::info!(addr = %listener.local_addr()?, url = %ctx.config.origin.url, "missive is listening");
         let serve_shutdown = shutdown.clone();
         // The peer address is what rate limits count by (or the proxy that forwarded it).
@@ -120,8 +120,34 @@ impl App {
         axum::serve(listener, service)
             .with_graceful_shutdown(async move { serve_shutdown.cancelled().await })
             .await?;
-        workers.await?;
+        workers
+            .await
+            .map_err(|_| anyhow::anyhow!("the delivery thread panicked"))?;
         ctx.store.close().await;
         Ok(())
     }
+}
+
+/// Runs the delivery workers on a thread of their own, with a single-threaded runtime.
+///
+/// On the API's multi-threaded runtime a delivery's steps (the claim's answer, the
+/// request, the response, the outcome) woke whichever worker thread was idle, and the
+/// thread switches cost more than the rest of the delivery path (fan-out profile,
+/// BENCHMARKS.md): one thread that owns every delivery and its connections used a
+/// quarter less CPU per delivery. The API keeps its threads, so a burst of sends does
+/// not slow the requests. Resolves when the workers have stopped.
+fn spawn_delivery_thread(
+    workers: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<tokio::sync::oneshot::Receiver<()>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (done, stopped) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("missive-delivery".into())
+        .spawn(move || {
+            runtime.block_on(workers);
+            let _ = done.send(());
+        })?;
+    Ok(stopped)
 }
