@@ -453,8 +453,8 @@ impl Store {
         .await
     }
 
-    /// `finish_deliveries`' transaction: the webhooks' latest attempts (`latest`, by
-    /// webhook id) and the outcomes (`finished`, by delivery id), then health.
+    /// `finish_deliveries`' transaction: the outcomes (`finished`, by delivery id), then
+    /// the webhooks' latest attempts (`latest`, by webhook id) and health.
     async fn record_outcomes(
         &self,
         conn: &mut Conn<'_>,
@@ -462,32 +462,13 @@ impl Store {
         finished: &[Finished],
     ) -> Result<()> {
         let mut recorded: HashSet<String> = HashSet::new();
+        // On PostgreSQL the webhooks' rows are locked first, in id order (the lock order),
+        // as a joined UPDATE locks them in whatever order its plan visits them; they are
+        // written after the deliveries, with their health, in one statement a webhook.
+        let webhook_ids: Vec<&str> = latest.iter().map(|(id, _)| id.as_str()).collect();
+        self.lock_in_order(conn, "webhooks", &webhook_ids).await?;
         // One multi-row statement per chunk rather than one per row: a statement per
-        // outcome made the round trips to the database the cost of a delivery. On
-        // PostgreSQL the rows are first locked in id order, since a joined UPDATE locks
-        // in whatever order its plan visits them.
-        let mut rest = latest;
-        for size in chunk_sizes(rest.len(), FINISH_ROWS) {
-            let (chunk, tail) = rest.split_at(size);
-            rest = tail;
-            let ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
-            self.lock_in_order(conn, "webhooks", &ids).await?;
-            // Batches from several recorders (or nodes) commit in any order: the latest
-            // fields never go back to an older attempt.
-            let sql = format!(
-                "UPDATE webhooks SET latest_sent_at = v.column2, latest_status = v.column3 \
-                 FROM (VALUES {}) AS v \
-                 WHERE webhooks.id = v.column1 AND (webhooks.latest_sent_at IS NULL OR webhooks.latest_sent_at <= v.column2)",
-                value_rows(chunk.len(), 3)
-            );
-            let mut stmt = Stmt::new(sql);
-            for (webhook_id, (at, status)) in chunk {
-                stmt.push(webhook_id);
-                stmt.push(*at);
-                stmt.push(*status);
-            }
-            self.execute(conn, &stmt).await?;
-        }
+        // outcome made the round trips to the database the cost of a delivery.
         let mut rest = finished;
         for size in chunk_sizes(rest.len(), FINISH_ROWS) {
             let (chunk, tail) = rest.split_at(size);
@@ -527,8 +508,9 @@ impl Store {
                 recorded.insert(row.get("id")?);
             }
         }
-        // Endpoint health, in the same transaction (see `health.rs`).
-        self.record_health(conn, finished, &recorded).await
+        // The webhooks' latest attempts and endpoint health (see `health.rs`).
+        self.record_webhooks(conn, latest, finished, &recorded)
+            .await
     }
 
     /// When the next pending delivery becomes due (leased ones count at their lease end).

@@ -2,9 +2,9 @@
 //! ends the webhooks' runs of failed deliveries, and switches off those whose run is long
 //! and old enough or whose receiver answered `410 Gone` (see `missive_core::health`).
 //!
-//! This runs inside `finish_deliveries`' transaction, after the deliveries are written:
-//! one more statement per batch that ended deliveries, and two for each webhook switched
-//! off (rare), so health costs no extra commit.
+//! This runs inside `finish_deliveries`' transaction, after the deliveries are written,
+//! in the statement that records the webhooks' latest attempts; two more for each
+//! webhook switched off (rare), so health costs no extra statement or commit.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -64,35 +64,50 @@ fn run_changes<'a>(
 }
 
 impl Store {
-    /// Updates the health of the webhooks whose deliveries ended in `finished`, and
-    /// switches off (cancelling their pending deliveries) those that must be.
-    pub(crate) async fn record_health(
+    /// Writes each webhook's latest attempt (`latest`: at, status, by webhook id, in id
+    /// order) and the change to its run of failures from the deliveries that ended in
+    /// `finished`, one row a webhook; then switches off (cancelling their pending
+    /// deliveries) those that must be. A fan-out's batch touches as many webhooks as
+    /// deliveries, so one statement for both, not one each, halves those writes.
+    pub(crate) async fn record_webhooks(
         &self,
         conn: &mut Conn<'_>,
+        latest: &[(String, (i64, i64))],
         finished: &[Finished],
         recorded: &HashSet<String>,
     ) -> Result<()> {
-        let changes: Vec<(&str, RunChange)> = run_changes(finished, recorded).into_iter().collect();
+        let changes = run_changes(finished, recorded);
         let mut to_disable: Vec<(&str, DisabledReason, i64)> = Vec::new();
-        let mut rest = &changes[..];
+        let mut rest = latest;
         for size in chunk_sizes(rest.len(), HEALTH_ROWS) {
             let (chunk, tail) = rest.split_at(size);
             rest = tail;
+            // Batches from several recorders (or nodes) commit in any order: the latest
+            // fields never go back to an older attempt. A webhook without a change to its
+            // run (only retries in this batch) keeps it (`column4` null).
+            let newer = "webhooks.latest_sent_at IS NULL OR webhooks.latest_sent_at <= v.column2";
             let sql = format!(
                 "UPDATE webhooks SET \
-                 consecutive_failures = CASE WHEN v.column2 = 1 THEN v.column3 ELSE webhooks.consecutive_failures + v.column3 END, \
-                 first_failure_at = CASE WHEN v.column2 = 1 THEN v.column4 ELSE COALESCE(webhooks.first_failure_at, v.column4) END \
+                 latest_sent_at = CASE WHEN {newer} THEN v.column2 ELSE webhooks.latest_sent_at END, \
+                 latest_status = CASE WHEN {newer} THEN v.column3 ELSE webhooks.latest_status END, \
+                 consecutive_failures = CASE WHEN v.column4 IS NULL THEN webhooks.consecutive_failures \
+                 WHEN v.column4 = 1 THEN v.column5 ELSE webhooks.consecutive_failures + v.column5 END, \
+                 first_failure_at = CASE WHEN v.column4 IS NULL THEN webhooks.first_failure_at \
+                 WHEN v.column4 = 1 THEN v.column6 ELSE COALESCE(webhooks.first_failure_at, v.column6) END \
                  FROM (VALUES {}) AS v WHERE webhooks.id = v.column1 \
                  RETURNING webhooks.id AS id, webhooks.consecutive_failures AS consecutive_failures, \
                  webhooks.first_failure_at AS first_failure_at, webhooks.active AS active",
-                value_rows(chunk.len(), 4)
+                value_rows(chunk.len(), 6)
             );
             let mut stmt = Stmt::new(sql);
-            for (webhook_id, change) in chunk {
-                stmt.push(*webhook_id);
-                stmt.push(i64::from(change.restart));
-                stmt.push(change.failures);
-                stmt.push(change.first_failure_at);
+            for (webhook_id, (at, status)) in chunk {
+                let change = changes.get(webhook_id.as_str());
+                stmt.push(webhook_id);
+                stmt.push(*at);
+                stmt.push(*status);
+                stmt.push(change.map(|c| i64::from(c.restart)));
+                stmt.push(change.map(|c| c.failures));
+                stmt.push(change.and_then(|c| c.first_failure_at));
             }
             let rows = self.fetch(conn, &stmt).await?;
             for row in &rows {
@@ -100,7 +115,7 @@ impl Store {
                     continue;
                 }
                 let id: String = row.get("id")?;
-                let Some((webhook_id, change)) = chunk.iter().find(|(w, _)| *w == id) else {
+                let Some((webhook_id, change)) = changes.get_key_value(id.as_str()) else {
                     continue;
                 };
                 let run = FailureRun {
@@ -138,7 +153,7 @@ impl Store {
     }
 }
 
-/// Rows per multi-row UPDATE of the health columns.
+/// Rows per multi-row UPDATE of the webhooks' latest attempts and health.
 const HEALTH_ROWS: usize = 32;
 
 #[cfg(test)]
