@@ -107,12 +107,11 @@ impl App {
             client,
             test_sends,
         } = self;
-        let workers = spawn_delivery_thread(worker::run(
-            ctx.clone(),
-            client,
-            test_sends,
-            shutdown.clone(),
-        ))?;
+        let workers = worker::run(ctx.clone(), client, test_sends, shutdown.clone());
+        let workers = match ctx.store.dialect() {
+            Dialect::Sqlite => spawn_delivery_thread(workers)?,
+            Dialect::Postgres => spawn_here(workers),
+        };
         tracing::info!(addr = %listener.local_addr()?, url = %ctx.config.origin.url, "missive is listening");
         let serve_shutdown = shutdown.clone();
         // The peer address is what rate limits count by (or the proxy that forwarded it).
@@ -122,20 +121,26 @@ impl App {
             .await?;
         workers
             .await
-            .map_err(|_| anyhow::anyhow!("the delivery thread panicked"))?;
+            .map_err(|_| anyhow::anyhow!("the delivery workers panicked"))?;
         ctx.store.close().await;
         Ok(())
     }
 }
 
-/// Runs the delivery workers on a thread of their own, with a single-threaded runtime.
+/// Runs the delivery workers on a thread of their own, with a single-threaded runtime
+/// (SQLite).
 ///
 /// On the API's multi-threaded runtime a delivery's steps (the claim's answer, the
 /// request, the response, the outcome) woke whichever worker thread was idle, and the
 /// thread switches cost more than the rest of the delivery path (fan-out profile,
 /// BENCHMARKS.md): one thread that owns every delivery and its connections used a
 /// quarter less CPU per delivery. The API keeps its threads, so a burst of sends does
-/// not slow the requests. Resolves when the workers have stopped.
+/// not slow the requests. On SQLite the store is reached through channels (the writer
+/// thread, sqlx's reader threads), so nothing the workers wait for depends on the API's
+/// runtime. On PostgreSQL it would: the pooled connections' sockets are driven by the
+/// runtime that opened them, mostly the API's, and a worker on another runtime waited
+/// for that one to notice their answers (paced p99 doubled), so there the workers stay
+/// on the API's runtime (`spawn_here`). Resolves when the workers have stopped.
 fn spawn_delivery_thread(
     workers: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<tokio::sync::oneshot::Receiver<()>> {
@@ -150,4 +155,17 @@ fn spawn_delivery_thread(
             let _ = done.send(());
         })?;
     Ok(stopped)
+}
+
+/// Runs the delivery workers on the current runtime (PostgreSQL: see
+/// `spawn_delivery_thread`). Resolves when the workers have stopped.
+fn spawn_here(
+    workers: impl std::future::Future<Output = ()> + Send + 'static,
+) -> tokio::sync::oneshot::Receiver<()> {
+    let (done, stopped) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        workers.await;
+        let _ = done.send(());
+    });
+    stopped
 }
