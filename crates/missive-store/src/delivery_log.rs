@@ -385,17 +385,7 @@ impl Store {
                 }
             }
         }
-        // A payload still used by a pending delivery stays, however old (a delivery
-        // retried for longer than the retention).
-        let row = self
-            .query("SELECT MIN(payload_id) AS oldest FROM deliveries WHERE state = 0")
-            .fetch_one(&self.read)
-            .await?;
-        let oldest_pending: Option<String> = get(&row, "oldest")?;
-        let payload_bound = match oldest_pending {
-            Some(oldest) if oldest.as_str() < payloads_older_than_id => oldest,
-            _ => payloads_older_than_id.to_owned(),
-        };
+        let payload_bound = self.payload_prune_bound(payloads_older_than_id).await?;
         let mut pruned = Pruned::default();
         let store = self.clone();
         let batch_limit = batch;
@@ -411,19 +401,46 @@ impl Store {
                     }
                     pruned.deliveries += query.execute(&mut *conn).await?.rows_affected();
                 }
-                pruned.payloads = store
-                    .query(
-                        "DELETE FROM payloads WHERE id IN (SELECT id FROM payloads WHERE id < $1 ORDER BY id LIMIT $2)",
-                    )
-                    .bind(&payload_bound)
-                    .bind(batch_limit)
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected();
+                if let Some(bound) = &payload_bound {
+                    pruned.payloads = store
+                        .query(
+                            "DELETE FROM payloads WHERE id IN (SELECT id FROM payloads WHERE id < $1 ORDER BY id LIMIT $2)",
+                        )
+                        .bind(bound)
+                        .bind(batch_limit)
+                        .execute(&mut *conn)
+                        .await?
+                        .rows_affected();
+                }
                 Ok(pruned)
             })
         })
         .await
+    }
+
+    /// Below which id payloads may be removed: `older_than_id`, or the oldest payload a
+    /// pending delivery still uses if that is older (a delivery retried for longer than
+    /// the retention keeps its payload). `None` when no payload is that old: finding the
+    /// oldest pending one reads every pending delivery, which under a backlog cost the
+    /// pruner a scan of the queue every round for nothing.
+    async fn payload_prune_bound(&self, older_than_id: &str) -> Result<Option<String>> {
+        let row = self
+            .query("SELECT MIN(id) AS oldest FROM payloads")
+            .fetch_one(&self.read)
+            .await?;
+        let oldest_payload: Option<String> = get(&row, "oldest")?;
+        if oldest_payload.is_none_or(|oldest| oldest.as_str() >= older_than_id) {
+            return Ok(None);
+        }
+        let row = self
+            .query("SELECT MIN(payload_id) AS oldest FROM deliveries WHERE state = 0")
+            .fetch_one(&self.read)
+            .await?;
+        let oldest_pending: Option<String> = get(&row, "oldest")?;
+        Ok(Some(match oldest_pending {
+            Some(oldest) if oldest.as_str() < older_than_id => oldest,
+            _ => older_than_id.to_owned(),
+        }))
     }
 
     /// Every webhook id, in id order from after `after` (all when `None`), at most
