@@ -17,9 +17,12 @@ use missive_core::redact::url_for_logs;
 use missive_core::retry::AttemptOutcome;
 use missive_core::signing;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
+
+use crate::worker::connections::Connections;
 
 /// How much of a response body is read before the rest is dropped.
-const BODY_CAP: usize = 64 * 1024;
+pub(super) const BODY_CAP: usize = 64 * 1024;
 /// How much of a response body the delivery log keeps.
 pub const LOGGED_BODY_CAP: usize = 1024;
 
@@ -124,9 +127,14 @@ pub struct Request<'a> {
     pub body: Bytes,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DeliveryClient {
+    /// For `https` receivers.
     http: reqwest::Client,
+    /// For `http` receivers.
+    plain: Arc<Connections>,
+    /// The most an attempt takes, connecting included.
+    timeout: Duration,
     policy: Arc<NetworkPolicy>,
     /// `X-Misskey-Host`.
     host: String,
@@ -151,7 +159,13 @@ impl DeliveryClient {
             }))
             .no_proxy()
             .build()?;
-        Ok(DeliveryClient { http, policy, host })
+        Ok(DeliveryClient {
+            http,
+            plain: Arc::new(Connections::new(policy.clone())),
+            timeout,
+            policy,
+            host,
+        })
     }
 
     /// Sends one request and classifies the answer. Never fails: every problem is an outcome.
@@ -167,7 +181,7 @@ impl DeliveryClient {
         if !matches!(url.scheme(), "http" | "https") {
             return AttemptReport::failed(NetworkError::Other);
         }
-        // Hostnames are checked by the resolver; IP literals never reach it.
+        // Hostnames are checked where they are resolved; IP literals here.
         let literal = match url.host() {
             Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
             Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
@@ -180,7 +194,38 @@ impl DeliveryClient {
             tracing::debug!(%ip, "refused to dial a non-public address");
             return AttemptReport::failed(NetworkError::Blocked);
         }
-        let mut request = self.http.post(url);
+        let Some(headers) = self.headers(&req) else {
+            // A header value that cannot be sent (a control character in the secret).
+            return AttemptReport::failed(NetworkError::Other);
+        };
+        let answer = if url.scheme() == "http" {
+            tokio::time::timeout(self.timeout, self.plain.post(&url, &headers, req.body))
+                .await
+                .unwrap_or(Err(NetworkError::Timeout))
+        } else {
+            self.post_tls(url, headers, req.body).await
+        };
+        match answer {
+            Ok(answer) => AttemptReport {
+                outcome: AttemptOutcome::Status(answer.status),
+                error: None,
+                response_head: Some(String::from_utf8_lossy(&answer.head).into_owned()),
+                retry_after: answer.retry_after,
+            },
+            Err(error) => {
+                tracing::debug!(error = error.as_str(), url = %url_for_logs(req.url), "delivery attempt got no response");
+                AttemptReport::failed(error)
+            }
+        }
+    }
+
+    /// The request's headers: Misskey's, and, with a secret, Standard Webhooks'.
+    fn headers(&self, req: &Request<'_>) -> Option<HeaderMap> {
+        let value = |v: &str| HeaderValue::from_str(v).ok();
+        let mut headers = HeaderMap::with_capacity(10);
+        headers.insert(USER_AGENT, HeaderValue::from_static("Misskey-Hooks"));
+        headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if !req.secret.is_empty() {
             // Beyond Misskey: a Standard Webhooks signature, so receivers can verify the
             // body with the secret instead of only comparing the secret header.
@@ -199,19 +244,24 @@ impl DeliveryClient {
                     &req.body,
                 ));
             }
-            request = request
-                .header("webhook-id", req.event_id)
-                .header("webhook-timestamp", timestamp.to_string())
-                .header("webhook-signature", signatures);
+            headers.insert("webhook-id", value(req.event_id)?);
+            headers.insert("webhook-timestamp", HeaderValue::from(timestamp));
+            headers.insert("webhook-signature", value(&signatures)?);
         }
-        let sent = request
-            .header("X-Misskey-Host", &self.host)
-            .header("X-Misskey-Hook-Id", req.hook_id)
-            .header("X-Misskey-Hook-Secret", req.secret)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(req.body)
-            .send()
-            .await;
+        headers.insert("X-Misskey-Host", value(&self.host)?);
+        headers.insert("X-Misskey-Hook-Id", value(req.hook_id)?);
+        headers.insert("X-Misskey-Hook-Secret", value(req.secret)?);
+        Some(headers)
+    }
+
+    /// An `https` POST, through reqwest (its timeout covers the whole attempt).
+    async fn post_tls(
+        &self,
+        url: reqwest::Url,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<Answer, NetworkError> {
+        let sent = self.http.post(url).headers(headers).body(body).send().await;
         match sent {
             Ok(response) => {
                 let status = response.status().as_u16();
@@ -221,21 +271,26 @@ impl DeliveryClient {
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned);
                 let head = drain_capped(response).await;
-                AttemptReport {
-                    outcome: AttemptOutcome::Status(status),
-                    error: None,
-                    response_head: Some(String::from_utf8_lossy(&head).into_owned()),
+                Ok(Answer {
+                    status,
                     retry_after,
-                }
+                    head,
+                })
             }
-            Err(e) => {
-                // reqwest's message names the URL, whose userinfo or query may hold a secret.
-                let e = e.without_url();
-                tracing::debug!(error = %e, url = %url_for_logs(req.url), "delivery attempt got no response");
-                AttemptReport::failed(NetworkError::of(&e))
-            }
+            // reqwest's message names the URL, whose userinfo or query may hold a secret.
+            Err(e) => Err(NetworkError::of(&e.without_url())),
         }
     }
+}
+
+/// What a receiver answered.
+#[derive(Debug)]
+pub(super) struct Answer {
+    pub status: u16,
+    /// The `Retry-After` header, as sent.
+    pub retry_after: Option<String>,
+    /// The first `LOGGED_BODY_CAP` bytes of the body.
+    pub head: Vec<u8>,
 }
 
 /// Reads at most `BODY_CAP` bytes so that a small answer leaves the connection reusable,

@@ -132,25 +132,22 @@ impl Launcher {
     }
 
     fn go_through(self: &Arc<Self>, parking: &mut Parking, host: &str, now: Instant) {
-        let Some(queue) = parking.by_host.remove(host) else {
+        let Parking { by_host, len } = parking;
+        let Some(queue) = by_host.get_mut(host) else {
             return;
         };
-        let (kept, left) = self.start_from(queue, now);
-        parking.len -= left;
-        if !kept.is_empty() {
-            parking.by_host.insert(host.to_owned(), kept);
+        *len -= self.start_from(queue, now);
+        if queue.is_empty() {
+            by_host.remove(host);
         }
     }
 
-    /// Goes through one host's queue in order; returns what still waits, and how many
-    /// left the queue (sent, or handed back to the database). Stops at the first
-    /// delivery that finds the host at its cap or no slot left at all, so that handing
-    /// on a slot costs a step or two, not one per delivery parked.
-    fn start_from(
-        self: &Arc<Self>,
-        mut queue: VecDeque<Parked>,
-        now: Instant,
-    ) -> (VecDeque<Parked>, usize) {
+    /// Goes through one host's queue in order, in place; returns how many left it (sent,
+    /// or handed back to the database). Stops at the first delivery that finds the host
+    /// at its cap or no slot left at all, so that handing on a slot costs a step or two,
+    /// not one per delivery parked. (Rebuilding the queue instead copied every parked
+    /// delivery each time a send finished: a few percent of the delivery thread.)
+    fn start_from(self: &Arc<Self>, queue: &mut VecDeque<Parked>, now: Instant) -> usize {
         let closed = self.closed.load(Ordering::Relaxed);
         let mut left = 0;
         // In claim order, so those that waited too long are at the front.
@@ -163,22 +160,24 @@ impl Launcher {
                 break;
             }
         }
-        let mut kept = VecDeque::new();
-        while let Some(parked) = queue.pop_front() {
-            if let Some(permit) = self.take_slot(&parked.key) {
-                self.spawn(parked.delivery, parked.key, permit);
-                left += 1;
+        let mut next = 0;
+        while next < queue.len() {
+            if let Some(permit) = self.take_slot(&queue[next].key) {
+                // Usually the front: removing it moves nothing.
+                if let Some(parked) = queue.remove(next) {
+                    self.spawn(parked.delivery, parked.key, permit);
+                    left += 1;
+                }
                 continue;
             }
-            let host_full = self.slots.available_permits() == 0
-                || self.in_flight.host_saturated(parked.key.host());
-            kept.push_back(parked);
-            if host_full {
+            if self.slots.available_permits() == 0
+                || self.in_flight.host_saturated(queue[next].key.host())
+            {
                 break;
             }
+            next += 1;
         }
-        kept.extend(queue);
-        (kept, left)
+        left
     }
 
     pub fn next_park_deadline(&self) -> Option<Instant> {
@@ -186,7 +185,8 @@ impl Launcher {
         parking
             .by_host
             .values()
-            .filter_map(|queue| queue.iter().map(|p| p.until).min())
+            // Each queue is in claim order, so its front waits longest.
+            .filter_map(|queue| queue.front().map(|p| p.until))
             .min()
     }
 

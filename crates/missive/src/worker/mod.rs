@@ -12,6 +12,7 @@
 //!   if this process dies, the delivery becomes due again when the lease expires.
 
 pub mod client;
+mod connections;
 mod deliver;
 mod dispatch;
 mod in_flight;
