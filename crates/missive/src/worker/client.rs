@@ -199,7 +199,7 @@ impl DeliveryClient {
             return AttemptReport::failed(NetworkError::Other);
         };
         let answer = if url.scheme() == "http" {
-            tokio::time::timeout(self.timeout, self.plain.post(&url, &headers, req.body))
+            tokio::time::timeout(self.timeout, self.plain.post(&url, headers, req.body))
                 .await
                 .unwrap_or(Err(NetworkError::Timeout))
         } else {
@@ -265,11 +265,7 @@ impl DeliveryClient {
         match sent {
             Ok(response) => {
                 let status = response.status().as_u16();
-                let retry_after = response
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
+                let retry_after = retry_after(response.headers());
                 let head = drain_capped(response).await;
                 Ok(Answer {
                     status,
@@ -281,6 +277,14 @@ impl DeliveryClient {
             Err(e) => Err(NetworkError::of(&e.without_url())),
         }
     }
+}
+
+/// The `Retry-After` header of an answer, as sent (see `missive_core::retry_after`).
+pub(super) fn retry_after(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// What a receiver answered.

@@ -21,7 +21,7 @@ use missive_core::net_policy::NetworkPolicy;
 use tokio::net::TcpStream;
 use url::Url;
 
-use crate::worker::client::{Answer, BODY_CAP, LOGGED_BODY_CAP, NetworkError};
+use crate::worker::client::{Answer, BODY_CAP, LOGGED_BODY_CAP, NetworkError, retry_after};
 
 /// How long an unused connection is kept.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -69,7 +69,7 @@ impl Connections {
     pub async fn post(
         &self,
         url: &Url,
-        headers: &HeaderMap,
+        headers: HeaderMap,
         body: Bytes,
     ) -> Result<Answer, NetworkError> {
         let origin = Origin {
@@ -83,7 +83,7 @@ impl Connections {
         let mut request = hyper::Request::post(target)
             .body(Full::new(body))
             .map_err(|_| NetworkError::Other)?;
-        *request.headers_mut() = headers.clone();
+        *request.headers_mut() = headers;
         let host = match url.port() {
             Some(port) => format!("{}:{port}", origin.host),
             None => origin.host.clone(),
@@ -109,11 +109,7 @@ impl Connections {
                 },
             };
             let status = response.status().as_u16();
-            let retry_after = response
-                .headers()
-                .get(hyper::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
+            let retry_after = retry_after(response.headers());
             let (head, whole) = read_capped(response.into_body()).await;
             if whole {
                 self.checkin(origin, sender);
@@ -371,7 +367,7 @@ mod tests {
         let url = Url::parse(url).unwrap();
         let mut headers = HeaderMap::new();
         headers.insert("x-misskey-hook-id", HeaderValue::from_static("hook"));
-        conns.post(&url, &headers, Bytes::from_static(b"{}")).await
+        conns.post(&url, headers, Bytes::from_static(b"{}")).await
     }
 
     #[tokio::test]
