@@ -306,10 +306,8 @@ mod tests {
                     let mut buf = Vec::new();
                     loop {
                         let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-                            let mut chunk = [0u8; 4096];
-                            match stream.read(&mut chunk).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            if !read_more(&mut stream, &mut buf).await {
+                                return;
                             }
                             continue;
                         };
@@ -324,10 +322,8 @@ mod tests {
                             .and_then(|v| v.trim().parse().ok())
                             .unwrap_or(0);
                         while buf.len() < end + 4 + length {
-                            let mut chunk = [0u8; 4096];
-                            match stream.read(&mut chunk).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            if !read_more(&mut stream, &mut buf).await {
+                                return;
                             }
                         }
                         buf.drain(..end + 4 + length);
@@ -354,6 +350,18 @@ mod tests {
             port,
             connections,
             heads,
+        }
+    }
+
+    /// Appends what the stream has next to `buf`; false once it is closed.
+    async fn read_more(stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> bool {
+        let mut chunk = [0u8; 4096];
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => false,
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                true
+            }
         }
     }
 
