@@ -64,7 +64,7 @@ pub(super) async fn dispatch(
             }
         }
         let free = launcher.slots.available_permits().min(CLAIM_BATCH);
-        let skip = launcher.in_flight.saturated();
+        let skip = launcher.claim_skip();
         if exhausted.as_ref().is_some_and(|e| skip.covers(e)) {
             // The same webhooks and hosts (or more) are at their cap as when the queue
             // had nothing else: wait for a commit, a due time or a freed cap.

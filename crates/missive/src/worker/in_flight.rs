@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use missive_store::{ClaimSkip, ClaimedDelivery};
 
@@ -24,7 +25,12 @@ pub struct Caps {
 struct Counts {
     per_webhook: HashMap<String, usize>,
     per_host: HashMap<String, usize>,
+    /// When each host with deliveries in flight last had one finish at its cap.
+    freed_at_cap: HashMap<String, Instant>,
 }
+
+/// A host at its cap that had a delivery finish this recently is answering, not hanging.
+const ANSWERING_WITHIN: Duration = Duration::from_millis(100);
 
 /// Where a delivery takes its slots: its webhook, and its host unless it will not be
 /// sent (its webhook is gone or switched off).
@@ -90,6 +96,17 @@ impl InFlight {
             .is_some_and(|n| *n >= self.caps.per_host)
     }
 
+    /// Whether `host` is at its cap and answering: one of its deliveries finished at the
+    /// cap lately. Such a host takes a new delivery as soon as it answers one; a host at
+    /// its cap that hangs frees nothing until its requests time out.
+    pub fn host_answering_at_cap(&self, host: &str) -> bool {
+        let counts = self.counts();
+        counts
+            .freed_at_cap
+            .get(host)
+            .is_some_and(|at| at.elapsed() < ANSWERING_WITHIN)
+    }
+
     /// Takes a slot for the delivery if its webhook and its host both have one left.
     pub fn try_take(&self, key: &SlotKey) -> bool {
         let mut counts = self.counts();
@@ -121,10 +138,15 @@ impl InFlight {
             &key.webhook_id,
             self.caps.per_webhook,
         );
-        let host_was_full = key
-            .host
-            .as_ref()
-            .is_some_and(|host| release_one(&mut counts.per_host, host, self.caps.per_host));
+        let host_was_full = key.host.as_ref().is_some_and(|host| {
+            let was_full = release_one(&mut counts.per_host, host, self.caps.per_host);
+            if was_full {
+                counts.freed_at_cap.insert(host.clone(), Instant::now());
+            } else if !counts.per_host.contains_key(host) {
+                counts.freed_at_cap.remove(host);
+            }
+            was_full
+        });
         webhook_was_full || host_was_full
     }
 }
@@ -198,6 +220,33 @@ mod tests {
         assert!(slots.release(&b), "the host was at its cap");
         assert!(!slots.host_saturated("h:443"));
         assert!(slots.try_take(&b));
+    }
+
+    #[test]
+    fn a_host_answers_at_its_cap_once_a_delivery_finishes_there() {
+        let slots = in_flight();
+        let (a, b) = (key("a", Some("h:443")), key("b", Some("h:443")));
+        assert!(slots.try_take(&a));
+        assert!(slots.try_take(&b));
+        slots.release(&b);
+        assert!(
+            !slots.host_answering_at_cap("h:443"),
+            "it finished one below its cap"
+        );
+        assert!(slots.try_take(&b));
+        assert!(slots.try_take(&b));
+        assert!(
+            !slots.host_answering_at_cap("h:443"),
+            "nothing finished yet"
+        );
+        assert!(slots.release(&b), "at its cap");
+        assert!(slots.host_answering_at_cap("h:443"));
+        assert!(!slots.host_answering_at_cap("other:443"));
+        // Once nothing is in flight for the host, it is forgotten.
+        slots.release(&b);
+        slots.release(&a);
+        assert!(!slots.host_answering_at_cap("h:443"));
+        assert!(slots.counts().freed_at_cap.is_empty());
     }
 
     #[test]
