@@ -141,7 +141,8 @@ impl From<i64> for Arg {
 /// Set on every SQLite connection. WAL lets readers run beside the single writer; NORMAL
 /// sync is durable across process crashes (only an OS crash may lose the last commits).
 pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = OFF; PRAGMA temp_store = MEMORY;";
+     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = OFF; PRAGMA temp_store = MEMORY; \
+     PRAGMA journal_size_limit = 67108864;";
 
 impl Store {
     /// Connects to `sqlite://PATH` (the file is created if missing) or `postgres://…`,
