@@ -415,3 +415,46 @@ async fn run_batch(mut conn: Tx<'_>, batch: &mut Vec<Job>, stats: &WriterStats) 
         answer(ended.clone());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wal_len(path: &std::path::Path) -> u64 {
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        std::fs::metadata(wal).map_or(0, |m| m.len())
+    }
+
+    #[test]
+    fn a_long_wal_is_started_over_and_cut_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missive.db");
+        let writer = open_direct(path.to_str().unwrap()).unwrap();
+        writer
+            .execute_batch("CREATE TABLE blobs (b BLOB NOT NULL)")
+            .unwrap();
+        // About 80 MiB in the WAL, which nothing checkpoints yet.
+        for _ in 0..80 {
+            writer
+                .execute("INSERT INTO blobs (b) VALUES (zeroblob(1048576))", [])
+                .unwrap();
+        }
+        let grown = wal_len(&path);
+        assert!(grown > 80 << 20, "the WAL holds {grown} bytes");
+
+        let checkpointer = rusqlite::Connection::open(&path).unwrap();
+        checkpointer.execute_batch(crate::SQLITE_PRAGMAS).unwrap();
+        checkpoint(&checkpointer).unwrap();
+        // The next write starts the WAL over, and the file is cut back to the limit.
+        writer
+            .execute("INSERT INTO blobs (b) VALUES (x'00')", [])
+            .unwrap();
+        let after = wal_len(&path);
+        assert!(after <= 64 << 20, "the WAL still holds {after} bytes");
+        let rows: i64 = writer
+            .query_row("SELECT COUNT(*) FROM blobs", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(rows, 81, "nothing was lost");
+    }
+}
