@@ -228,7 +228,7 @@ async fn connect(url: &str) -> Result<AnyConnection> {
 fn start_checkpointer(path: &str, stop: std::sync::mpsc::Receiver<()>) -> Result<()> {
     let conn = rusqlite::Connection::open(path)?;
     conn.execute_batch(crate::SQLITE_PRAGMAS)?;
-    conn.busy_handler(Some(retry_soon))?;
+    conn.busy_handler(Some(retry_briefly))?;
     std::thread::Builder::new()
         .name("missive-checkpointer".into())
         .spawn(move || {
@@ -252,8 +252,9 @@ fn start_checkpointer(path: &str, stop: std::sync::mpsc::Receiver<()>) -> Result
 /// happens, so the WAL grew without end (554 MB during one fan-out of 100,000
 /// deliveries). Every commit then appended to new blocks of the file, which the kernel
 /// zeroes first (7 % of the writer's time), and every read searched a longer WAL index.
-/// A restart waits for the writer's transaction and for the readers of the old frames,
-/// a few milliseconds, then the next commit writes from the start of the file again.
+/// A restart waits for the writer's transaction and for the readers of the old frames
+/// (50 ms at most, `retry_briefly`), holding off new writes meanwhile; then the next
+/// commit writes from the start of the file again.
 fn checkpoint(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     let frames: i64 = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))?;
     if frames >= WAL_RESTART_FRAMES {
@@ -267,17 +268,25 @@ fn checkpoint(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
 /// size when it starts over after a longer run.
 const WAL_RESTART_FRAMES: i64 = 16 * 1024;
 
-/// The busy handler of the writer's and the checkpointer's connections: tries again
-/// every 200 µs for up to 10 s (the `busy_timeout` of the others). SQLite's own handler
-/// sleeps 1, 2, 5, 10… ms between tries, so a writer that found the lock held by a WAL
-/// restart (`checkpoint`) overslept it by up to tens of milliseconds.
+/// The busy handler of the writer's connection: tries again every 200 µs for up to 10 s
+/// (the `busy_timeout` of the others). SQLite's own handler sleeps 1, 2, 5, 10… ms
+/// between tries, so a writer that found the lock held by a WAL restart (`checkpoint`)
+/// overslept it by up to tens of milliseconds.
 fn retry_soon(tries: i32) -> bool {
-    const PAUSE: std::time::Duration = std::time::Duration::from_micros(200);
-    const TRIES: i32 = 50_000;
-    if tries >= TRIES {
+    retry_every_200_us(tries, 50_000)
+}
+
+/// The checkpointer's: a restart holds off every write while it waits for the readers
+/// of the old frames, so it waits 50 ms at most, then gives up until the next round.
+fn retry_briefly(tries: i32) -> bool {
+    retry_every_200_us(tries, 250)
+}
+
+fn retry_every_200_us(tries: i32, most: i32) -> bool {
+    if tries >= most {
         return false;
     }
-    std::thread::sleep(PAUSE);
+    std::thread::sleep(std::time::Duration::from_micros(200));
     true
 }
 
@@ -445,6 +454,7 @@ mod tests {
 
         let checkpointer = rusqlite::Connection::open(&path).unwrap();
         checkpointer.execute_batch(crate::SQLITE_PRAGMAS).unwrap();
+        checkpointer.busy_handler(Some(retry_briefly)).unwrap();
         checkpoint(&checkpointer).unwrap();
         // The next write starts the WAL over, and the file is cut back to the limit.
         writer
@@ -456,5 +466,47 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM blobs", [], |row| row.get(0))
             .unwrap();
         assert_eq!(rows, 81, "nothing was lost");
+    }
+
+    #[test]
+    fn a_restart_gives_up_soon_on_a_reader_that_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missive.db");
+        let writer = open_direct(path.to_str().unwrap()).unwrap();
+        writer
+            .execute_batch("CREATE TABLE blobs (b BLOB NOT NULL)")
+            .unwrap();
+        for _ in 0..70 {
+            writer
+                .execute("INSERT INTO blobs (b) VALUES (zeroblob(1048576))", [])
+                .unwrap();
+        }
+        // A reader in the middle of a transaction on the WAL's frames.
+        let reader = rusqlite::Connection::open(&path).unwrap();
+        reader.execute_batch("BEGIN").unwrap();
+        let _: i64 = reader
+            .query_row("SELECT COUNT(*) FROM blobs", [], |row| row.get(0))
+            .unwrap();
+
+        let checkpointer = rusqlite::Connection::open(&path).unwrap();
+        checkpointer.execute_batch(crate::SQLITE_PRAGMAS).unwrap();
+        checkpointer.busy_handler(Some(retry_briefly)).unwrap();
+        let started = std::time::Instant::now();
+        checkpoint(&checkpointer).unwrap();
+        // Not the 10 s `busy_timeout`: writes wait for a restart only this long.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "the restart waited {:?}",
+            started.elapsed()
+        );
+        // The reader still sees its rows, and writes go on.
+        let rows: i64 = reader
+            .query_row("SELECT COUNT(*) FROM blobs", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(rows, 70);
+        reader.execute_batch("COMMIT").unwrap();
+        writer
+            .execute("INSERT INTO blobs (b) VALUES (x'00')", [])
+            .unwrap();
     }
 }
