@@ -427,72 +427,74 @@ async fn run_batch(mut conn: Tx<'_>, batch: &mut Vec<Job>, stats: &WriterStats) 
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
-    fn wal_len(path: &std::path::Path) -> u64 {
+    fn wal_len(path: &Path) -> u64 {
         let mut wal = path.as_os_str().to_owned();
         wal.push("-wal");
         std::fs::metadata(wal).map_or(0, |m| m.len())
+    }
+
+    /// The writer's connection to a new database at `path` whose WAL holds `mib` MiB of
+    /// rows that nothing has checkpointed yet.
+    fn with_a_long_wal(path: &Path, mib: usize) -> rusqlite::Connection {
+        let writer = open_direct(path.to_str().unwrap()).unwrap();
+        writer
+            .execute_batch("CREATE TABLE blobs (b BLOB NOT NULL)")
+            .unwrap();
+        for _ in 0..mib {
+            writer
+                .execute("INSERT INTO blobs (b) VALUES (zeroblob(1048576))", [])
+                .unwrap();
+        }
+        writer
+    }
+
+    /// A connection set up as the checkpointer's.
+    fn checkpointer(path: &Path) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.execute_batch(crate::SQLITE_PRAGMAS).unwrap();
+        conn.busy_handler(Some(retry_briefly)).unwrap();
+        conn
+    }
+
+    fn rows(conn: &rusqlite::Connection) -> i64 {
+        conn.query_row("SELECT COUNT(*) FROM blobs", [], |row| row.get(0))
+            .unwrap()
     }
 
     #[test]
     fn a_long_wal_is_started_over_and_cut_back() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("missive.db");
-        let writer = open_direct(path.to_str().unwrap()).unwrap();
-        writer
-            .execute_batch("CREATE TABLE blobs (b BLOB NOT NULL)")
-            .unwrap();
-        // About 80 MiB in the WAL, which nothing checkpoints yet.
-        for _ in 0..80 {
-            writer
-                .execute("INSERT INTO blobs (b) VALUES (zeroblob(1048576))", [])
-                .unwrap();
-        }
+        let writer = with_a_long_wal(&path, 80);
         let grown = wal_len(&path);
         assert!(grown > 80 << 20, "the WAL holds {grown} bytes");
 
-        let checkpointer = rusqlite::Connection::open(&path).unwrap();
-        checkpointer.execute_batch(crate::SQLITE_PRAGMAS).unwrap();
-        checkpointer.busy_handler(Some(retry_briefly)).unwrap();
-        checkpoint(&checkpointer).unwrap();
+        checkpoint(&checkpointer(&path)).unwrap();
         // The next write starts the WAL over, and the file is cut back to the limit.
         writer
             .execute("INSERT INTO blobs (b) VALUES (x'00')", [])
             .unwrap();
         let after = wal_len(&path);
         assert!(after <= 64 << 20, "the WAL still holds {after} bytes");
-        let rows: i64 = writer
-            .query_row("SELECT COUNT(*) FROM blobs", [], |row| row.get(0))
-            .unwrap();
-        assert_eq!(rows, 81, "nothing was lost");
+        assert_eq!(rows(&writer), 81, "nothing was lost");
     }
 
     #[test]
     fn a_restart_gives_up_soon_on_a_reader_that_stays() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("missive.db");
-        let writer = open_direct(path.to_str().unwrap()).unwrap();
-        writer
-            .execute_batch("CREATE TABLE blobs (b BLOB NOT NULL)")
-            .unwrap();
-        for _ in 0..70 {
-            writer
-                .execute("INSERT INTO blobs (b) VALUES (zeroblob(1048576))", [])
-                .unwrap();
-        }
+        let writer = with_a_long_wal(&path, 70);
         // A reader in the middle of a transaction on the WAL's frames.
         let reader = rusqlite::Connection::open(&path).unwrap();
         reader.execute_batch("BEGIN").unwrap();
-        let _: i64 = reader
-            .query_row("SELECT COUNT(*) FROM blobs", [], |row| row.get(0))
-            .unwrap();
+        assert_eq!(rows(&reader), 70);
 
-        let checkpointer = rusqlite::Connection::open(&path).unwrap();
-        checkpointer.execute_batch(crate::SQLITE_PRAGMAS).unwrap();
-        checkpointer.busy_handler(Some(retry_briefly)).unwrap();
         let started = std::time::Instant::now();
-        checkpoint(&checkpointer).unwrap();
+        checkpoint(&checkpointer(&path)).unwrap();
         // Not the 10 s `busy_timeout`: writes wait for a restart only this long.
         assert!(
             started.elapsed() < std::time::Duration::from_secs(2),
@@ -500,13 +502,11 @@ mod tests {
             started.elapsed()
         );
         // The reader still sees its rows, and writes go on.
-        let rows: i64 = reader
-            .query_row("SELECT COUNT(*) FROM blobs", [], |row| row.get(0))
-            .unwrap();
-        assert_eq!(rows, 70);
+        assert_eq!(rows(&reader), 70);
         reader.execute_batch("COMMIT").unwrap();
         writer
             .execute("INSERT INTO blobs (b) VALUES (x'00')", [])
             .unwrap();
+        assert_eq!(rows(&writer), 71);
     }
 }
