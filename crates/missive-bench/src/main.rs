@@ -81,6 +81,20 @@ struct Cli {
     /// request after another: reqwest clients of one connection, and bare hyper ones.
     #[arg(long, value_delimiter = ',', default_values_t = [32])]
     ceiling_connections: Vec<usize>,
+    /// Connections for the other-process shapes of the ceiling: bare hyper connections
+    /// on one thread of another process, as missive sends (comma-separated; 0 for none).
+    #[arg(long, value_delimiter = ',', default_values_t = [64])]
+    ceiling_other_process: Vec<usize>,
+    /// Internal: be the client of an other-process ceiling shape, sending to this
+    /// address, and print the answers per second.
+    #[arg(long, hide = true, value_name = "ADDR")]
+    ceiling_client: Option<std::net::SocketAddr>,
+    /// Internal: the other-process client's connections.
+    #[arg(long, hide = true, default_value_t = 64)]
+    ceiling_client_connections: usize,
+    /// Internal: the file holding the other-process client's request body.
+    #[arg(long, hide = true, value_name = "PATH")]
+    ceiling_client_body: Option<PathBuf>,
     /// Seconds without a new delivery before a scenario is given up as stalled.
     #[arg(long, default_value_t = 60)]
     stall_secs: u64,
@@ -113,6 +127,20 @@ pub fn now_us() -> i64 {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(addr) = cli.ceiling_client {
+        let body = match &cli.ceiling_client_body {
+            Some(path) => std::fs::read(path)?,
+            None => Vec::new(),
+        };
+        let rate = ceiling::run_other_process_client(
+            addr,
+            cli.ceiling_client_connections,
+            body.into(),
+            cli.ceiling_secs.unwrap_or(2.0),
+        )?;
+        println!("{rate}");
+        return Ok(());
+    }
     let bin = match &cli.missive_bin {
         Some(bin) => bin.clone(),
         None => {
@@ -162,7 +190,11 @@ fn main() -> anyhow::Result<()> {
         ceiling_secs: cli
             .ceiling_secs
             .unwrap_or(if cli.quick { 1.0 } else { 2.0 }),
-        ceiling_shapes: ceiling::shapes(&cli.ceiling_concurrency, &cli.ceiling_connections),
+        ceiling_shapes: ceiling::shapes(
+            &cli.ceiling_concurrency,
+            &cli.ceiling_connections,
+            &cli.ceiling_other_process,
+        ),
         stall: Duration::from_secs(cli.stall_secs),
     };
     // Two workers: the harness shares the machine with missive and keeps its share small.
