@@ -289,3 +289,23 @@ async fn test_sends_once_with_the_dummy_payload_ignoring_active_and_on() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_dispatcher_rests_once_a_retry_that_was_due_at_once_is_done() {
+    // A backoff of a millisecond: the retry is due before the recorder has even written
+    // it, so the dispatcher finds its hint already due. It used to keep such a hint
+    // forever and claim again and again, busy, long after the retry had gone out.
+    let (app, receiver, token, hook) = setup(&[("MISSIVE_DELIVERY_RETRY_BASE_MS", "1")], "r").await;
+    receiver.script(&[Answer::Status(500)]);
+    app.post_note(&token, json!({ "text": "x" })).await;
+    receiver.wait_for("r", 2, Duration::from_secs(10)).await;
+    wait_for_status(&app, &token, &hook, 200).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = app.store.statements_sent();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let sent = app.store.statements_sent() - before;
+    assert!(
+        sent < 20,
+        "{sent} statements in a second with nothing to deliver"
+    );
+}
