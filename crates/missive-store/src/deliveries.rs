@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use crate::codec::{IDS_PER_STATEMENT, get, placeholders};
 use crate::delivery_log::{AttemptLog, attempt_line};
 use crate::outbox::chunk_sizes;
+use crate::writer::Lane;
 
 use crate::conn::{Conn, Stmt};
 use crate::{Dialect, Query, Result, Store};
@@ -307,7 +308,7 @@ impl Store {
         skip.push_to(&mut stmt);
         let store = self.clone();
         let (rows, targets, bodies) = self
-            .write_hot(move |mut conn| {
+            .write_hot(Lane::Deliveries, move |mut conn| {
                 Box::pin(async move {
                     let rows = store.fetch(&mut conn, &stmt).await?;
                     let mut webhook_ids = Vec::new();
@@ -444,7 +445,7 @@ impl Store {
             .collect();
         let ordered: Vec<Finished> = ordered.into_iter().cloned().collect();
         let store = self.clone();
-        self.write_hot(move |mut conn| {
+        self.write_hot(Lane::Deliveries, move |mut conn| {
             Box::pin(async move {
                 store.record_outcomes(&mut conn, &latest, &ordered).await?;
                 Ok(((), true))

@@ -55,7 +55,7 @@ pub use webhooks::{AdminWebhookFilter, NewWebhook, WebhookPatch};
 pub use writer::GroupCommitStats;
 
 use conn::{Conn, Stmt};
-use writer::WriteQueue;
+use writer::{Lane, WriteQueue};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -299,14 +299,14 @@ impl Store {
     }
 
     /// `write_or_roll_back`, for the hot writes (`conn.rs`): on SQLite they run on the
-    /// writer's own connection, on PostgreSQL as any write.
-    pub(crate) async fn write_hot<T, F>(&self, work: F) -> Result<T>
+    /// writer's own connection, in `lane` (`writer::run`), on PostgreSQL as any write.
+    pub(crate) async fn write_hot<T, F>(&self, lane: Lane, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Result<(T, bool)>> + Send + 'static,
     {
         match &self.write {
-            Writer::Queue(queue) => queue.submit_direct(work).await,
+            Writer::Queue(queue) => queue.submit_direct(lane, work).await,
             Writer::Pool(pool) => {
                 let mut tx = pool.begin().await?;
                 let (value, kept) = work(Conn::Sqlx(&mut tx)).await?;

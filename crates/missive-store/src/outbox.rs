@@ -6,6 +6,7 @@ use std::fmt::Write;
 use sqlx::AnyConnection;
 
 use crate::conn::{Conn, Stmt};
+use crate::writer::Lane;
 use crate::{BoxFuture, Dialect, Result, Store};
 
 /// A serialized event body, shared by every delivery that carries it.
@@ -144,7 +145,7 @@ impl Store {
         let store = self.clone();
         let wakes = !outbox.is_empty();
         let done = self
-            .write_hot(move |mut conn| {
+            .write_hot(Lane::Api, move |mut conn| {
                 Box::pin(async move {
                     let Some(value) = action(&mut conn).await? else {
                         return Ok((None, false));

@@ -23,6 +23,7 @@
 //! transaction, then the others in a second; never both at once, so the two connections
 //! never wait for each other's lock.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -39,12 +40,25 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(1
 /// bounded however deep the queue.
 const MAX_BATCH: usize = 128;
 
+/// How long the API's hot writes may run in one transaction before it commits and the
+/// delivery path's writes waiting meanwhile get theirs (`run`).
+const API_SLICE: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// A write as the writer runs it: the caller's work, typed away. It returns whether the
 /// work's writes are kept (a failed or abandoned one is rolled back to its savepoint) and
 /// how to answer the caller once the transaction has ended.
 enum Job {
     Sqlx(SqlxJob),
-    Direct(DirectJob),
+    Direct(DirectJob, Lane),
+}
+
+/// Which queue a hot write waits in (`run`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lane {
+    /// Claims and outcomes: small, and every delivery in flight waits for them.
+    Deliveries,
+    /// The API's hot writes: a note with its outbox, which may hold thousands of rows.
+    Api,
 }
 
 /// A write on the writer's sqlx connection.
@@ -177,16 +191,17 @@ impl WriteQueue {
         self.send(job, answer_rx).await
     }
 
-    /// `submit`, for a hot write: it runs on the writer's rusqlite connection.
-    pub(crate) async fn submit_direct<T, F>(&self, work: F) -> Result<T>
+    /// `submit`, for a hot write: it runs on the writer's rusqlite connection, in `lane`.
+    pub(crate) async fn submit_direct<T, F>(&self, lane: Lane, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Result<(T, bool)>> + Send + 'static,
     {
         let (answer_tx, answer_rx) = oneshot::channel::<Result<T>>();
-        let job = Job::Direct(Box::new(move |conn| {
-            Box::pin(async move { Ran::of(work(conn).await, answer_tx) })
-        }));
+        let job = Job::Direct(
+            Box::new(move |conn| Box::pin(async move { Ran::of(work(conn).await, answer_tx) })),
+            lane,
+        );
         self.send(job, answer_rx).await
     }
 
@@ -303,29 +318,55 @@ fn open_direct(path: &str) -> Result<rusqlite::Connection> {
     Ok(conn)
 }
 
-/// Takes the writes that are waiting, up to `MAX_BATCH`, and runs them in one transaction,
-/// until every queue handle is dropped.
+/// Runs the writes as they queue, until every queue handle is dropped. Each round takes
+/// what is waiting into three queues and runs, each in a transaction of its own: the
+/// delivery path's hot writes, then the API's hot writes for at most `API_SLICE` (the
+/// rest wait for the next round), then the other writes.
+///
+/// Why the lanes: in one transaction with everything else, a claim waited for the notes
+/// queued beside it. Sixteen notes of 1,000 deliveries each made a transaction of over
+/// 100 ms, and the deliveries in flight ran out meanwhile: during the fan-out's posting the
+/// delivery thread was a fifth busy. Now a claim waits for at most one slice.
 async fn run(
     (mut conn, mut direct): (AnyConnection, rusqlite::Connection),
     mut jobs: mpsc::UnboundedReceiver<Job>,
     stats: &WriterStats,
 ) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = jobs.recv().await {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
+    let mut deliveries = VecDeque::new();
+    let mut api = VecDeque::new();
+    let mut other = VecDeque::new();
+    loop {
+        if deliveries.is_empty() && api.is_empty() && other.is_empty() {
+            match jobs.recv().await {
+                Some(job) => queue(job, &mut deliveries, &mut api, &mut other),
+                None => break,
+            }
+        }
+        while deliveries.len() + api.len() + other.len() < 4 * MAX_BATCH {
             match jobs.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) => queue(job, &mut deliveries, &mut api, &mut other),
                 Err(_) => break,
             }
         }
-        let (mut hot, mut other): (Vec<Job>, Vec<Job>) = batch
-            .drain(..)
-            .partition(|job| matches!(job, Job::Direct(_)));
-        run_batch(Tx::Direct(&mut direct), &mut hot, stats).await;
-        run_batch(Tx::Sqlx(&mut conn), &mut other, stats).await;
+        run_batch(Tx::Direct(&mut direct), &mut deliveries, None, stats).await;
+        run_batch(Tx::Direct(&mut direct), &mut api, Some(API_SLICE), stats).await;
+        run_batch(Tx::Sqlx(&mut conn), &mut other, None, stats).await;
     }
     let _ = conn.close().await;
+}
+
+/// Puts `job` in the queue of its kind.
+fn queue(
+    job: Job,
+    deliveries: &mut VecDeque<Job>,
+    api: &mut VecDeque<Job>,
+    other: &mut VecDeque<Job>,
+) {
+    match &job {
+        Job::Direct(_, Lane::Deliveries) => deliveries.push_back(job),
+        Job::Direct(_, Lane::Api) => api.push_back(job),
+        Job::Sqlx(_) => other.push_back(job),
+    }
 }
 
 /// The connection a batch runs on.
@@ -353,8 +394,8 @@ impl Tx<'_> {
     async fn run(&mut self, job: Job) -> Ran {
         match (self, job) {
             (Tx::Sqlx(conn), Job::Sqlx(job)) => job(conn).await,
-            (Tx::Direct(conn), Job::Direct(job)) => job(Conn::Direct(conn)).await,
-            // `run` partitions the jobs by kind; a job on the other kind's connection
+            (Tx::Direct(conn), Job::Direct(job, _)) => job(Conn::Direct(conn)).await,
+            // `run` queues the jobs by kind; a job on the other kind's connection
             // would break that and is refused rather than run.
             (_, job) => {
                 drop(job);
@@ -367,26 +408,33 @@ impl Tx<'_> {
     }
 }
 
-/// Runs `batch` in one transaction and answers each write, counting the transaction in
-/// `stats` first if it committed (so that a caller who got an answer sees it counted).
+/// Runs the writes queued in `batch` in one transaction, up to `MAX_BATCH` of them, and
+/// for no more than `slice` if one is given (the writes left wait in `batch`); answers
+/// each write, counting the transaction in `stats` first if it committed (so that a
+/// caller who got an answer sees it counted).
 ///
 /// A lone write runs without a savepoint and its failure rolls the transaction back.
 /// Several run each in a savepoint: a failing write is rolled back to it and answered with
 /// its error, and the others commit. If the transaction itself fails (it cannot begin, a
 /// savepoint cannot be released, the commit fails), everything in it is rolled back and
-/// every write is answered with that error; writes not yet run are dropped, which their
-/// callers see as `Unavailable`.
-async fn run_batch(mut conn: Tx<'_>, batch: &mut Vec<Job>, stats: &WriterStats) {
+/// every write is answered with that error; the writes still queued are dropped, which
+/// their callers see as `Unavailable`.
+async fn run_batch(
+    mut conn: Tx<'_>,
+    batch: &mut VecDeque<Job>,
+    slice: Option<std::time::Duration>,
+    stats: &WriterStats,
+) {
     if batch.is_empty() {
         return;
     }
-    let writes = batch.len() as u64;
+    let started = std::time::Instant::now();
     let lone = batch.len() == 1;
-    let mut answers: Vec<Box<dyn FnOnce(Result<()>) + Send>> = Vec::with_capacity(batch.len());
+    let mut answers: Vec<Box<dyn FnOnce(Result<()>) + Send>> = Vec::new();
     let ended: Result<()> = async {
         conn.control("BEGIN IMMEDIATE").await?;
         if lone {
-            if let Some(job) = batch.pop() {
+            if let Some(job) = batch.pop_front() {
                 let ran = conn.run(job).await;
                 answers.push(ran.answer);
                 if !ran.ok {
@@ -395,7 +443,10 @@ async fn run_batch(mut conn: Tx<'_>, batch: &mut Vec<Job>, stats: &WriterStats) 
                 }
             }
         } else {
-            for job in batch.drain(..) {
+            while answers.len() < MAX_BATCH
+                && !slice.is_some_and(|slice| started.elapsed() >= slice)
+            {
+                let Some(job) = batch.pop_front() else { break };
                 conn.control("SAVEPOINT write").await?;
                 let ran = conn.run(job).await;
                 answers.push(ran.answer);
@@ -412,14 +463,16 @@ async fn run_batch(mut conn: Tx<'_>, batch: &mut Vec<Job>, stats: &WriterStats) 
     .await;
     if ended.is_ok() {
         stats.transactions.fetch_add(1, Ordering::Relaxed);
-        stats.writes.fetch_add(writes, Ordering::Relaxed);
+        stats
+            .writes
+            .fetch_add(answers.len() as u64, Ordering::Relaxed);
     }
     if let Err(e) = &ended {
         tracing::error!(error = %e, writes = answers.len() + batch.len(), "a group commit failed; its writes are rolled back");
         // Leaves no transaction open for the next batch; fails harmlessly if none is.
         let _ = conn.control("ROLLBACK").await;
+        batch.clear();
     }
-    batch.clear();
     for answer in answers {
         answer(ended.clone());
     }
@@ -508,5 +561,44 @@ mod tests {
             .execute("INSERT INTO blobs (b) VALUES (x'00')", [])
             .unwrap();
         assert_eq!(rows(&writer), 71);
+    }
+
+    #[tokio::test]
+    async fn the_delivery_lane_does_not_wait_for_the_queued_api_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missive.db");
+        let path = path.to_str().unwrap().to_owned();
+        sqlx::any::install_default_drivers();
+        let queue = WriteQueue::start(format!("sqlite://{path}?mode=rwc"), path)
+            .await
+            .unwrap();
+        // Each API write takes far longer than `API_SLICE`, so a slice holds one.
+        let slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000) \
+                    SELECT COUNT(*) AS n FROM c";
+        let ran = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let write = |lane: Lane, name: &'static str| {
+            let (queue, ran) = (queue.clone(), ran.clone());
+            tokio::spawn(async move {
+                queue
+                    .submit_direct(lane, move |mut conn| {
+                        Box::pin(async move {
+                            conn.fetch(&crate::conn::Stmt::new(slow)).await?;
+                            ran.lock().unwrap().push(name);
+                            Ok(((), true))
+                        })
+                    })
+                    .await
+            })
+        };
+        // Queued in this order (a test's runtime runs its tasks in the order they were
+        // spawned), mostly while the writer is busy with the first.
+        let mut writes: Vec<_> = (0..8).map(|_| write(Lane::Api, "api")).collect();
+        writes.push(write(Lane::Deliveries, "claim"));
+        for write in writes {
+            write.await.unwrap().unwrap();
+        }
+        let ran = ran.lock().unwrap();
+        let claim = ran.iter().position(|name| *name == "claim").unwrap();
+        assert!(claim <= 2, "the claim ran after {claim} API writes: {ran:?}");
     }
 }
