@@ -443,9 +443,7 @@ async fn run_batch(
                 }
             }
         } else {
-            while answers.len() < MAX_BATCH
-                && !slice.is_some_and(|slice| started.elapsed() >= slice)
-            {
+            while answers.len() < MAX_BATCH && slice.is_none_or(|slice| started.elapsed() < slice) {
                 let Some(job) = batch.pop_front() else { break };
                 conn.control("SAVEPOINT write").await?;
                 let ran = conn.run(job).await;
@@ -599,6 +597,9 @@ mod tests {
         }
         let ran = ran.lock().unwrap();
         let claim = ran.iter().position(|name| *name == "claim").unwrap();
-        assert!(claim <= 2, "the claim ran after {claim} API writes: {ran:?}");
+        assert!(
+            claim <= 2,
+            "the claim ran after {claim} API writes: {ran:?}"
+        );
     }
 }
