@@ -12,11 +12,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ctx::{Ctx, now_ms};
 use crate::worker::client::DeliveryClient;
-use crate::worker::launch::Launcher;
+use crate::worker::launch::{ClaimPlan, Launcher};
 use crate::worker::{lease_ms, log_store_error};
 
-/// The most deliveries claimed in one query.
+/// The most deliveries claimed in one query for free slots…
 const CLAIM_BATCH: usize = 256;
+/// …and ahead of them, for the parked reserves of busy hosts (`Launcher::claim_plan`).
+const CLAIM_AHEAD_MAX: usize = 512;
 /// Under a backlog, the fewest free slots worth a claim…
 const CLAIM_LOW_WATER: usize = 64;
 /// …unless no slot freed for this long.
@@ -64,7 +66,16 @@ pub(super) async fn dispatch(
             }
         }
         let free = launcher.slots.available_permits().min(CLAIM_BATCH);
-        let skip = launcher.claim_skip();
+        let ClaimPlan { skip, ahead } = launcher.claim_plan();
+        // Ahead for the answering hosts at their cap (their slots are taken, so the free
+        // ones are not theirs), else as many as there are free slots. If others have
+        // deliveries due too, this claim fills up and the next one, without the hosts
+        // whose reserve it refilled, takes theirs.
+        let limit = if ahead > 0 {
+            ahead.min(CLAIM_AHEAD_MAX)
+        } else {
+            free
+        };
         if exhausted.as_ref().is_some_and(|e| skip.covers(e)) {
             // The same webhooks and hosts (or more) are at their cap as when the queue
             // had nothing else: wait for a commit, a due time or a freed cap.
@@ -77,7 +88,7 @@ pub(super) async fn dispatch(
         }
         let claimed = match ctx
             .store
-            .claim_due(now_ms(), lease_ms(&ctx), free as i64, &skip, &lease_token)
+            .claim_due(now_ms(), lease_ms(&ctx), limit as i64, &skip, &lease_token)
             .await
         {
             Ok(claimed) => {
@@ -96,7 +107,7 @@ pub(super) async fn dispatch(
                 continue;
             }
         };
-        let full_batch = claimed.len() == free;
+        let full_batch = claimed.len() == limit;
         let claimed_none = claimed.is_empty();
         backlogged = full_batch;
         for delivery in claimed {

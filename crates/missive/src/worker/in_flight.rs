@@ -25,12 +25,20 @@ pub struct Caps {
 struct Counts {
     per_webhook: HashMap<String, usize>,
     per_host: HashMap<String, usize>,
-    /// When each host with deliveries in flight last had one finish at its cap.
-    freed_at_cap: HashMap<String, Instant>,
+    /// How fast each host with deliveries in flight gets through them at its cap.
+    turnover: HashMap<String, Turnover>,
 }
 
-/// A host at its cap that had a delivery finish this recently is answering, not hanging.
-const ANSWERING_WITHIN: Duration = Duration::from_millis(100);
+/// The deliveries of one host that finished at its cap, counted per `PACE_WINDOW`.
+struct Turnover {
+    /// When the current window began.
+    window: Instant,
+    this: usize,
+    last: usize,
+}
+
+/// The window over which a host's pace is counted.
+pub const PACE_WINDOW: Duration = Duration::from_millis(100);
 
 /// Where a delivery takes its slots: its webhook, and its host unless it will not be
 /// sent (its webhook is gone or switched off).
@@ -96,15 +104,18 @@ impl InFlight {
             .is_some_and(|n| *n >= self.caps.per_host)
     }
 
-    /// Whether `host` is at its cap and answering: one of its deliveries finished at the
-    /// cap lately. Such a host takes a new delivery as soon as it answers one; a host at
-    /// its cap that hangs frees nothing until its requests time out.
-    pub fn host_answering_at_cap(&self, host: &str) -> bool {
+    /// How many of `host`'s deliveries finished at its cap per `PACE_WINDOW` lately: the
+    /// pace at which it takes new ones while its slots are full. Zero for a host that
+    /// hangs (it frees nothing until its requests time out) or is below its cap.
+    pub fn host_pace(&self, host: &str) -> usize {
         let counts = self.counts();
-        counts
-            .freed_at_cap
-            .get(host)
-            .is_some_and(|at| at.elapsed() < ANSWERING_WITHIN)
+        counts.turnover.get(host).map_or(0, |t| {
+            if t.window.elapsed() >= 2 * PACE_WINDOW {
+                0
+            } else {
+                t.last.max(t.this)
+            }
+        })
     }
 
     /// Takes a slot for the delivery if its webhook and its host both have one left.
@@ -141,14 +152,36 @@ impl InFlight {
         let host_was_full = key.host.as_ref().is_some_and(|host| {
             let was_full = release_one(&mut counts.per_host, host, self.caps.per_host);
             if was_full {
-                counts.freed_at_cap.insert(host.clone(), Instant::now());
+                count_turnover(&mut counts.turnover, host, Instant::now());
             } else if !counts.per_host.contains_key(host) {
-                counts.freed_at_cap.remove(host);
+                counts.turnover.remove(host);
             }
             was_full
         });
         webhook_was_full || host_was_full
     }
+}
+
+/// Counts one of `host`'s deliveries finished at its cap at `now`.
+fn count_turnover(turnover: &mut HashMap<String, Turnover>, host: &str, now: Instant) {
+    let t = turnover.entry(host.to_owned()).or_insert(Turnover {
+        window: now,
+        this: 0,
+        last: 0,
+    });
+    let age = now.saturating_duration_since(t.window);
+    if age >= 2 * PACE_WINDOW {
+        *t = Turnover {
+            window: now,
+            this: 0,
+            last: 0,
+        };
+    } else if age >= PACE_WINDOW {
+        t.last = t.this;
+        t.this = 0;
+        t.window += PACE_WINDOW;
+    }
+    t.this += 1;
 }
 
 /// Takes one from `map[key]`, forgetting keys that reach zero; true if it was at `cap`.
@@ -223,30 +256,48 @@ mod tests {
     }
 
     #[test]
-    fn a_host_answers_at_its_cap_once_a_delivery_finishes_there() {
+    fn a_host_has_a_pace_once_deliveries_finish_at_its_cap() {
         let slots = in_flight();
         let (a, b) = (key("a", Some("h:443")), key("b", Some("h:443")));
         assert!(slots.try_take(&a));
         assert!(slots.try_take(&b));
         slots.release(&b);
-        assert!(
-            !slots.host_answering_at_cap("h:443"),
-            "it finished one below its cap"
-        );
+        assert_eq!(slots.host_pace("h:443"), 0, "it finished one below its cap");
         assert!(slots.try_take(&b));
         assert!(slots.try_take(&b));
-        assert!(
-            !slots.host_answering_at_cap("h:443"),
-            "nothing finished yet"
+        assert_eq!(
+            slots.host_pace("h:443"),
+            0,
+            "nothing finished at its cap yet"
         );
-        assert!(slots.release(&b), "at its cap");
-        assert!(slots.host_answering_at_cap("h:443"));
-        assert!(!slots.host_answering_at_cap("other:443"));
+        for _ in 0..3 {
+            assert!(slots.release(&b), "at its cap");
+            assert!(slots.try_take(&b));
+        }
+        assert_eq!(slots.host_pace("h:443"), 3);
+        assert_eq!(slots.host_pace("other:443"), 0);
         // Once nothing is in flight for the host, it is forgotten.
-        slots.release(&b);
-        slots.release(&a);
-        assert!(!slots.host_answering_at_cap("h:443"));
-        assert!(slots.counts().freed_at_cap.is_empty());
+        for k in [&b, &b, &a] {
+            slots.release(k);
+        }
+        assert_eq!(slots.host_pace("h:443"), 0);
+        assert!(slots.counts().turnover.is_empty());
+    }
+
+    #[test]
+    fn a_pace_is_counted_per_window_and_forgotten_when_nothing_finishes() {
+        let start = Instant::now();
+        let mut turnover = HashMap::new();
+        for _ in 0..5 {
+            count_turnover(&mut turnover, "h", start);
+        }
+        count_turnover(&mut turnover, "h", start + PACE_WINDOW);
+        let t = &turnover["h"];
+        assert_eq!((t.last, t.this), (5, 1), "the last full window counted 5");
+        // Two windows without a delivery finished: the pace starts over.
+        count_turnover(&mut turnover, "h", start + 4 * PACE_WINDOW);
+        let t = &turnover["h"];
+        assert_eq!((t.last, t.this), (0, 1));
     }
 
     #[test]

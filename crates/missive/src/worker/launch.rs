@@ -22,6 +22,16 @@ use crate::worker::in_flight::{Caps, InFlight, SlotKey};
 const PARKED_MAX: usize = 1024;
 /// How long a claimed delivery waits for a slot at most (less if the timeout is shorter).
 const PARK_LIMIT: Duration = Duration::from_secs(1);
+/// How much of a host's pace is kept parked for it while it answers at its cap: three
+/// `PACE_WINDOW`s' worth, a fraction of `PARK_LIMIT`.
+const RESERVE_WINDOWS: usize = 3;
+
+/// What the next claim leaves out, and how many deliveries to claim beyond the free
+/// slots: those the answering hosts at their cap are short of their reserve.
+pub struct ClaimPlan {
+    pub skip: ClaimSkip,
+    pub ahead: usize,
+}
 
 pub(super) struct Launcher {
     ctx: Arc<Ctx>,
@@ -32,15 +42,11 @@ pub(super) struct Launcher {
     pub in_flight: InFlight,
     /// A delivery finished: its slot is free.
     pub slot_freed: Notify,
-    /// A webhook or host at its cap got a slot back, or an answering host's parked
-    /// deliveries ran low (`claim_skip`).
+    /// A webhook or host at its cap got a slot back.
     pub cap_freed: Notify,
     parked: Mutex<Parking>,
     /// Short enough that a parked delivery starts well within its lease.
     park_limit: Duration,
-    /// How many deliveries are kept parked for a host at its cap that is answering
-    /// (`claim_skip`): one per slot.
-    reserve: usize,
     /// Shutting down: parked deliveries are handed back, not started.
     closed: AtomicBool,
 }
@@ -81,7 +87,6 @@ impl Launcher {
             cap_freed: Notify::new(),
             parked: Mutex::default(),
             park_limit: PARK_LIMIT.min(config.delivery_timeout),
-            reserve: config.per_host_concurrency,
             closed: AtomicBool::new(false),
             finished,
             client,
@@ -120,32 +125,36 @@ impl Launcher {
     }
 
     /// Starts the deliveries parked for `host` that have a slot now, oldest first, and
-    /// hands back those that waited too long. Returns how many stay parked for it.
-    pub fn start_parked_for(self: &Arc<Self>, host: &str) -> usize {
+    /// hands back those that waited too long.
+    pub fn start_parked_for(self: &Arc<Self>, host: &str) {
         let mut parking = self.parking();
         self.go_through(&mut parking, host, Instant::now());
-        parking.by_host.get(host).map_or(0, VecDeque::len)
     }
 
-    /// What the next claim leaves out: the webhooks at their cap, and the hosts at their
-    /// cap, except those answering with fewer deliveries parked than their cap.
+    /// What the next claim leaves out and takes ahead (`ClaimPlan`): the webhooks at
+    /// their cap are left out, and so are the hosts at their cap, except those with fewer
+    /// deliveries parked than `RESERVE_WINDOWS` of their pace (`InFlight::host_pace`).
     ///
     /// A host that answers takes a parked delivery whenever one of its own finishes, so
     /// its slots stay full only while something is parked for it. Claiming for it only
     /// once its slots had emptied left them idle for a claim's round trip each time:
-    /// under a backlog, 50 of 64 slots were busy on average, and as many claims found
-    /// nothing as found something. A hanging host is still left out until it frees a slot.
-    pub fn claim_skip(&self) -> ClaimSkip {
+    /// under a backlog, 35 of 64 slots were busy on average. A host that hangs has no
+    /// pace, and is left out until it frees a slot; a slow one gets a small reserve, so
+    /// that little of what is claimed for it waits out `PARK_LIMIT` and goes back.
+    pub fn claim_plan(&self) -> ClaimPlan {
         let mut skip = self.in_flight.saturated();
-        if skip.hosts.is_empty() {
-            return skip;
+        let mut ahead = 0;
+        if !skip.hosts.is_empty() {
+            let parking = self.parking();
+            skip.hosts.retain(|host| {
+                let reserve = RESERVE_WINDOWS * self.in_flight.host_pace(host);
+                let parked = parking.by_host.get(host).map_or(0, VecDeque::len);
+                ahead += reserve.saturating_sub(parked);
+                parked >= reserve
+            });
+            ahead = ahead.min(PARKED_MAX.saturating_sub(parking.len));
         }
-        let parking = self.parking();
-        skip.hosts.retain(|host| {
-            let parked = parking.by_host.get(host).map_or(0, VecDeque::len);
-            parked >= self.reserve || !self.in_flight.host_answering_at_cap(host)
-        });
-        skip
+        ClaimPlan { skip, ahead }
     }
 
     /// `start_parked_for` every host.
@@ -244,10 +253,10 @@ impl Launcher {
             drop(permit);
             // Hand the slot on to a delivery parked for the same host at once. The
             // dispatcher is told too: the slot may have been the webhook's, and the
-            // delivery that took it another webhook's; or the host's reserve is running
-            // low, and the next claim should refill it before its slots go idle.
-            let still_parked = launcher.start_parked_for(key.host());
-            if was_full || still_parked < launcher.reserve {
+            // delivery that took it another webhook's; or the host's reserve may be
+            // running low (`claim_plan`).
+            launcher.start_parked_for(key.host());
+            if was_full {
                 launcher.cap_freed.notify_one();
             }
             launcher.slot_freed.notify_one();
