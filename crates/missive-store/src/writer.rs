@@ -19,9 +19,9 @@
 //! `conn.rs`) run on the writer's own rusqlite connection, where a statement is a call
 //! on this thread; the others on an sqlx connection, where each statement still goes to
 //! sqlx's thread and back (two thread switches: in the fan-out profile the write path
-//! spent more time switching than in SQLite). A batch runs the hot writes in one
-//! transaction, then the others in a second; never both at once, so the two connections
-//! never wait for each other's lock.
+//! spent more time switching than in SQLite). Each round runs the delivery path's hot
+//! writes, then the API's, then the others, each in a transaction of its own (`run`);
+//! never two at once, so the two connections never wait for each other's lock.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
