@@ -67,15 +67,11 @@ pub(super) async fn dispatch(
         }
         let free = launcher.slots.available_permits().min(CLAIM_BATCH);
         let ClaimPlan { skip, ahead } = launcher.claim_plan();
-        // Ahead for the answering hosts at their cap (their slots are taken, so the free
-        // ones are not theirs), else as many as there are free slots. If others have
-        // deliveries due too, this claim fills up and the next one, without the hosts
-        // whose reserve it refilled, takes theirs.
-        let limit = if ahead > 0 {
-            ahead.min(CLAIM_AHEAD_MAX)
-        } else {
-            free
-        };
+        // As many as there are free slots, or, if more, what the answering hosts at
+        // their cap are short of (their slots are taken, so the free ones are not
+        // theirs). Never fewer than the free slots: a small reserve to refill for a slow
+        // host would otherwise make every claim a small one for the other hosts too.
+        let limit = free.max(ahead.min(CLAIM_AHEAD_MAX));
         if exhausted.as_ref().is_some_and(|e| skip.covers(e)) {
             // The same webhooks and hosts (or more) are at their cap as when the queue
             // had nothing else: wait for a commit, a due time or a freed cap.
