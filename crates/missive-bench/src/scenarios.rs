@@ -417,8 +417,12 @@ async fn ceiling(bench: &Bench, receiver: &Receiver) -> anyhow::Result<Ceiling> 
     Ok(Ceiling { rates })
 }
 
-fn finish(rig: &Rig, cpu_before: Option<f64>, out: &mut Map<String, Value>) {
+async fn finish(rig: &Rig, cpu_before: Option<f64>, out: &mut Map<String, Value>) {
     let missive = &rig.missive;
+    out.insert(
+        "handed_over".into(),
+        json!(metric(&missive.url, "missive_deliveries_handed_over_total").await),
+    );
     out.insert(
         "body_bytes".into(),
         json!(rig.body_len.load(Ordering::Relaxed)),
@@ -503,7 +507,7 @@ pub async fn fanout(bench: &Bench, posting: NotePosting) -> anyhow::Result<Outco
     out.insert("notes".into(), json!(notes));
     out.insert("clients".into(), json!(clients));
     m.figures(&mut out);
-    finish(&rig, cpu, &mut out);
+    finish(&rig, cpu, &mut out).await;
     // The ceiling is measured with missive stopped: nothing it does in the background
     // (pruning, checkpoints) may take the machine from the client that sets the ratio.
     rig.missive.stop().await?;
@@ -606,7 +610,7 @@ pub async fn many_users(bench: &Bench) -> anyhow::Result<Outcome> {
     out.insert("notes_per_sec".into(), json!(round(notes_per_sec)));
     out.insert("by_clients".into(), Value::Object(by_clients));
     m.figures(&mut out);
-    finish(&rig, cpu, &mut out);
+    finish(&rig, cpu, &mut out).await;
     // The ceiling is measured with missive stopped: nothing it does in the background
     // (pruning, checkpoints) may take the machine from the client that sets the ratio.
     rig.missive.stop().await?;
@@ -699,7 +703,7 @@ pub async fn backlog(bench: &Bench) -> anyhow::Result<Outcome> {
     );
     out.insert("drain_ms".into(), json!(round(drain_ms)));
     out.insert("drain_per_sec".into(), json!(round(drain_rate)));
-    finish(&rig, cpu, &mut out);
+    finish(&rig, cpu, &mut out).await;
     let rss = rig.peak_rss_mb().unwrap_or(f64::INFINITY);
     // The ceiling is measured with missive stopped: nothing it does in the background
     // (pruning, checkpoints) may take the machine from the client that sets the ratio.
@@ -727,6 +731,11 @@ pub async fn backlog(bench: &Bench) -> anyhow::Result<Outcome> {
 
 /// The pending count from `/metrics`.
 async fn pending_deliveries(_api: &Api, base: &str) -> Option<u64> {
+    metric(base, "missive_deliveries{state=\"pending\"}").await
+}
+
+/// The value of the sample `name` (with its labels) in missive's `/metrics`.
+async fn metric(base: &str, name: &str) -> Option<u64> {
     let text = reqwest::Client::builder()
         .no_proxy()
         .build()
@@ -739,7 +748,7 @@ async fn pending_deliveries(_api: &Api, base: &str) -> Option<u64> {
         .await
         .ok()?;
     text.lines()
-        .find(|l| l.starts_with("missive_deliveries{state=\"pending\"}"))?
+        .find(|l| l.split_whitespace().next() == Some(name))?
         .split_whitespace()
         .last()?
         .parse()
@@ -800,7 +809,7 @@ pub async fn hang(bench: &Bench) -> anyhow::Result<Outcome> {
         "p99_increase".into(),
         json!((ratio * 100.0).round() / 100.0),
     );
-    finish(&rig, cpu, &mut out);
+    finish(&rig, cpu, &mut out).await;
     rig.missive.stop().await?;
     Ok(Outcome {
         name: "hang",
@@ -851,7 +860,7 @@ pub async fn paced(bench: &Bench, doubled: bool) -> anyhow::Result<Outcome> {
     out.insert("duration_s".into(), json!(secs));
     out.insert("clients".into(), json!(clients));
     m.figures(&mut out);
-    finish(&rig, cpu, &mut out);
+    finish(&rig, cpu, &mut out).await;
     rig.missive.stop().await?;
     let p99 = m.latency.p99;
     let achieved = per_sec(m.driven.requests, m.driven.elapsed_ms);

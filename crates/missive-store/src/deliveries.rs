@@ -346,7 +346,7 @@ impl Store {
 
     /// The webhooks `ids` name (repeats allowed) as delivery targets, by id; a deleted
     /// webhook is missing. The previous secret only while its grace period lasts at `now_ms`.
-    async fn targets(
+    pub(crate) async fn targets(
         &self,
         conn: &mut Conn<'_>,
         mut ids: Vec<String>,

@@ -13,6 +13,7 @@ mod deliveries;
 mod delivery_log;
 mod error;
 mod follows;
+mod handoff;
 mod health;
 mod listener;
 mod migrations;
@@ -30,8 +31,8 @@ mod writer;
 use std::future::Future;
 use std::pin::Pin;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use missive_core::health::HealthPolicy;
@@ -47,6 +48,7 @@ pub use delivery_log::{
     RedeliverySet,
 };
 pub use error::StoreError;
+pub use handoff::Intake;
 pub use listener::DeliveriesListener;
 pub use outbox::{NewDelivery, Outbox, Payload};
 pub use reactions::{ReactionPage, ReactionWrite};
@@ -88,6 +90,9 @@ pub struct Store {
     health: HealthPolicy,
     /// Bodies of payloads claimed lately (`deliveries::PayloadCache`).
     payloads: Arc<deliveries::PayloadCache>,
+    /// This process's delivery workers, if they take new deliveries as they are written
+    /// (`handoff.rs`, `Store::hand_off_to`).
+    handoff: Arc<RwLock<Option<Arc<handoff::Handoff>>>>,
 }
 
 /// PostgreSQL connection options, kept for the listening connection. Its `Debug` shows
@@ -166,6 +171,7 @@ impl Store {
                     deliveries_committed: Arc::default(),
                     health: HealthPolicy::default(),
                     payloads: Arc::default(),
+                    handoff: Arc::default(),
                 }
             }
             Dialect::Postgres => {
@@ -191,6 +197,7 @@ impl Store {
                     deliveries_committed: Arc::default(),
                     health: HealthPolicy::default(),
                     payloads: Arc::default(),
+                    handoff: Arc::default(),
                 }
             }
         };
@@ -223,6 +230,36 @@ impl Store {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// From now on, the deliveries that actions through this store (or a clone) create
+    /// and that `intake` admits are leased to `lease_token` for `lease_ms` as they are
+    /// written, and handed over on the returned queue once their transaction has
+    /// committed (`handoff.rs`); the others are queued due at once, as before. The
+    /// workers of this process call it once as they start; a second call replaces the
+    /// first.
+    pub fn hand_off_to(
+        &self,
+        lease_token: String,
+        lease_ms: i64,
+        intake: Arc<dyn Intake>,
+    ) -> tokio::sync::mpsc::UnboundedReceiver<Vec<ClaimedDelivery>> {
+        let (handoff, queue) = handoff::Handoff::new(lease_token, lease_ms, intake);
+        *self.handoff.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(handoff));
+        queue
+    }
+
+    /// Stops the hand-off (the workers are shutting down): new deliveries are queued due
+    /// at once. Writes that leased deliveries already still hand them over.
+    pub fn stop_handing_off(&self) {
+        *self.handoff.write().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    pub(crate) fn handoff(&self) -> Option<Arc<handoff::Handoff>> {
+        self.handoff
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The in-process wake-up of the delivery workers: notified after every commit that

@@ -1,11 +1,14 @@
 //! The deliveries an action causes, written in the action's own transaction, and the
 //! commit that wakes the delivery workers.
 
-use std::fmt::Write;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use sqlx::AnyConnection;
 
+use crate::codec::placeholders;
 use crate::conn::{Conn, Stmt};
+use crate::handoff::Leased;
 use crate::writer::Lane;
 use crate::{BoxFuture, Dialect, Result, Store};
 
@@ -40,10 +43,12 @@ impl Outbox {
         self.deliveries.is_empty()
     }
 
-    /// Inserts the payloads that deliveries use, then the deliveries, due at once. On
-    /// PostgreSQL it also queues a notification, which PostgreSQL sends to every node's
-    /// listener when the transaction commits (and drops if it rolls back).
-    async fn write(&self, store: &Store, conn: &mut Conn<'_>) -> Result<()> {
+    /// Inserts the payloads that deliveries use, then the deliveries: those the workers
+    /// take at once (`handoff.rs`) leased to them, the others due at once. On PostgreSQL,
+    /// if some are due, it also queues a notification, which PostgreSQL sends to every
+    /// node's listener when the transaction commits (and drops if it rolls back).
+    /// Returns the leased deliveries, to hand over after the commit.
+    async fn write(&self, store: &Store, conn: &mut Conn<'_>) -> Result<Option<Leased>> {
         // Only the payloads that deliveries use, in multi-row INSERTs like the deliveries.
         let used: Vec<&Payload> = self
             .payloads
@@ -65,35 +70,47 @@ impl Outbox {
             }
             store.execute(conn, &stmt).await?;
         }
+        let leased = match store.handoff() {
+            Some(handoff) if !self.deliveries.is_empty() => {
+                // The webhooks as this transaction sees them: a delivery is leased only
+                // to a webhook that is there and switched on when it commits.
+                let webhook_ids = self
+                    .deliveries
+                    .iter()
+                    .map(|d| d.webhook_id.clone())
+                    .collect();
+                let now = self.deliveries[0].created_at;
+                let targets = store.targets(conn, webhook_ids, now).await?;
+                let bodies: HashMap<&str, Arc<str>> = used
+                    .iter()
+                    .map(|p| (p.id.as_str(), Arc::from(p.body.as_str())))
+                    .collect();
+                Some(handoff.lease(&self.deliveries, &targets, &bodies))
+            }
+            _ => None,
+        };
         // Multi-row INSERTs: a statement per delivery made a large fan-out cost a round
         // trip to the database per row.
-        let mut rest = &self.deliveries[..];
-        for size in chunk_sizes(rest.len(), INSERT_ROWS) {
-            let (chunk, tail) = rest.split_at(size);
-            rest = tail;
+        let mut first = 0;
+        for size in chunk_sizes(self.deliveries.len(), INSERT_ROWS) {
+            let chunk = &self.deliveries[first..first + size];
             let mut sql = String::from(
-                "INSERT INTO deliveries (id, webhook_id, user_id, event_type, event_id, created_at, payload_id, due_at) VALUES ",
+                "INSERT INTO deliveries (id, webhook_id, user_id, event_type, event_id, created_at, payload_id, due_at, lease_token) VALUES ",
             );
             for i in 0..chunk.len() {
-                let b = i * 7;
                 if i > 0 {
                     sql.push_str(", ");
                 }
-                let _ = write!(
-                    sql,
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 6
-                );
+                sql.push('(');
+                sql.push_str(&placeholders(i * 9 + 1, 9));
+                sql.push(')');
             }
             let mut stmt = Stmt::new(sql);
-            for d in chunk {
+            for (i, d) in chunk.iter().enumerate() {
+                let lease = leased
+                    .as_ref()
+                    .filter(|l| l.is_taken(first + i))
+                    .map(|l| l.handoff());
                 stmt.push(&d.id);
                 stmt.push(&d.webhook_id);
                 stmt.push(&d.user_id);
@@ -101,15 +118,32 @@ impl Outbox {
                 stmt.push(&d.event_id);
                 stmt.push(d.created_at);
                 stmt.push(&d.payload_id);
+                // Leased: due when the lease ends, as a claimed delivery is.
+                stmt.push(lease.map_or(d.created_at, |h| h.lease_end(d.created_at)));
+                stmt.push(lease.map(|h| h.lease_token().to_owned()));
             }
             store.execute(conn, &stmt).await?;
+            first += size;
         }
-        if store.dialect == Dialect::Postgres && !self.deliveries.is_empty() {
+        let some_due = leased.as_ref().is_none_or(Leased::left_some);
+        if store.dialect == Dialect::Postgres && !self.deliveries.is_empty() && some_due {
             store
                 .execute(conn, &Stmt::new(crate::listener::NOTIFY))
                 .await?;
         }
-        Ok(())
+        Ok(leased)
+    }
+}
+
+/// After an outbox's transaction has committed: hands the leased deliveries to the
+/// workers and, if some were left to the queue, wakes the dispatcher.
+fn after_commit(store: &Store, leased: Option<Leased>, wrote_deliveries: bool) {
+    let some_due = leased.as_ref().is_none_or(Leased::left_some);
+    if let Some(leased) = leased {
+        leased.deliver();
+    }
+    if wrote_deliveries && some_due {
+        store.deliveries_committed.notify_one();
     }
 }
 
@@ -150,15 +184,15 @@ impl Store {
                     let Some(value) = action(&mut conn).await? else {
                         return Ok((None, false));
                     };
-                    outbox.write(&store, &mut conn).await?;
-                    Ok((Some(value), true))
+                    let leased = outbox.write(&store, &mut conn).await?;
+                    Ok((Some((value, leased)), true))
                 })
             })
             .await?;
-        if done.is_some() && wakes {
-            self.deliveries_committed.notify_one();
-        }
-        Ok(done)
+        Ok(done.map(|(value, leased)| {
+            after_commit(self, leased, wakes);
+            value
+        }))
     }
 
     /// `commit`, for an action that builds its outbox from what it reads in the
@@ -171,21 +205,21 @@ impl Store {
             + 'static,
     {
         let store = self.clone();
-        let (done, wakes) = self
+        let done = self
             .write_or_roll_back(move |conn| {
                 Box::pin(async move {
                     let Some((value, outbox)) = action(&mut *conn).await? else {
-                        return Ok(((None, false), false));
+                        return Ok((None, false));
                     };
-                    outbox.write(&store, &mut Conn::Sqlx(conn)).await?;
-                    Ok(((Some(value), !outbox.is_empty()), true))
+                    let leased = outbox.write(&store, &mut Conn::Sqlx(conn)).await?;
+                    Ok((Some((value, leased, !outbox.is_empty())), true))
                 })
             })
             .await?;
-        if wakes {
-            self.deliveries_committed.notify_one();
-        }
-        Ok(done)
+        Ok(done.map(|(value, leased, wakes)| {
+            after_commit(self, leased, wakes);
+            value
+        }))
     }
 }
 

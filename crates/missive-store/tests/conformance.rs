@@ -7,7 +7,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use missive_core::event::EventType;
@@ -19,8 +20,9 @@ use missive_core::receiver::host_key;
 use missive_store::testing::{drop_scratch_postgres, forget_webhook_hosts, scratch_postgres_url};
 use missive_store::{
     AdminWebhookFilter, AttemptLog, ClaimSkip, ClaimedDelivery, DeliveryCounts, DeliveryFilter,
-    DeliveryState, Dialect, Finished, FinishedState, NewDelivery, NewUser, NewWebhook, Outbox,
-    Payload, ReactionPage, ReactionWrite, RedeliverySet, Store, StoreError, Target, WebhookPatch,
+    DeliveryState, Dialect, Finished, FinishedState, Intake, NewDelivery, NewUser, NewWebhook,
+    Outbox, Payload, ReactionPage, ReactionWrite, RedeliverySet, Store, StoreError, Target,
+    WebhookPatch,
 };
 
 /// A fixed "now" for the queue tests (epoch milliseconds).
@@ -164,6 +166,7 @@ conformance!(
     delivery_log_lists_newest_first_with_filters_and_paging,
     delivery_log_redelivery_keeps_the_event_and_is_idempotent,
     delivery_log_pruning_keeps_the_newest_and_payloads_in_use,
+    handoff_leases_what_the_intake_admits_and_hands_it_over_after_the_commit,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -3264,4 +3267,123 @@ async fn delivery_log_pruning_keeps_the_newest_and_payloads_in_use(db: Db) {
     assert_eq!(all.deliveries, 8);
     assert_eq!(all.payloads, 6);
     assert_eq!(counts(s).await, DeliveryCounts::default());
+}
+
+// ---------------------------------------------------------------------------------------
+// The hand-off
+
+/// An intake that admits every host but `refused`, and counts the places given back.
+#[derive(Default)]
+struct TestIntake {
+    refused: String,
+    admitted: AtomicUsize,
+    given_back: AtomicUsize,
+}
+
+impl Intake for TestIntake {
+    fn admit(&self, host: &str) -> bool {
+        if host == self.refused {
+            return false;
+        }
+        self.admitted.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    fn give_back(&self, places: usize) {
+        self.given_back.fetch_add(places, Ordering::Relaxed);
+    }
+}
+
+async fn handoff_leases_what_the_intake_admits_and_hands_it_over_after_the_commit(db: Db) {
+    let s = &db.store;
+    let a = user(s, "a").await;
+    let b = user(s, "b").await;
+    let taken = webhook_at(s, &b, "https://taken.example/hook").await;
+    let refused = webhook_at(s, &b, "https://refused.example/hook").await;
+    let off = webhook_at(s, &b, "https://taken.example/off").await;
+    let patch = WebhookPatch {
+        active: Some(false),
+        ..WebhookPatch::default()
+    };
+    s.update_webhook(&off.id, Some(&b.id), &patch, T)
+        .await
+        .unwrap()
+        .unwrap();
+    let intake = Arc::new(TestIntake {
+        refused: host_key(&refused.url),
+        ..TestIntake::default()
+    });
+    let mut handed = s.hand_off_to("node-h".into(), LEASE, intake.clone());
+
+    let outbox = queue(s, &a, &[&taken, &refused, &off], T).await;
+    let batch = handed.try_recv().expect("handed over once committed");
+    assert_eq!(
+        batch.len(),
+        1,
+        "only the admitted, switched-on webhook's delivery"
+    );
+    let d = &batch[0];
+    let written = outbox
+        .deliveries
+        .iter()
+        .find(|n| n.webhook_id == taken.id)
+        .unwrap();
+    assert_eq!(
+        (
+            &d.id,
+            &d.event_id,
+            d.created_at,
+            d.attempts,
+            d.lease_token.as_str()
+        ),
+        (&written.id, &written.event_id, T, 0, "node-h")
+    );
+    assert_eq!(d.target, Some(target_of(&taken)));
+    assert_eq!(&*d.body, outbox.payloads[0].body.as_str());
+    assert!(handed.try_recv().is_err(), "one batch per write");
+
+    // The claims find only what was left to the queue, until the lease ends.
+    let claimed = claim(s, T, 10, &[], "node-c").await;
+    let left: BTreeSet<String> = outbox
+        .deliveries
+        .iter()
+        .filter(|n| n.webhook_id != taken.id)
+        .map(|n| n.id.clone())
+        .collect();
+    assert_eq!(ids(&claimed), left);
+    assert!(claim(s, T + LEASE - 1, 10, &[], "node-c").await.is_empty());
+    // The lease holder records the outcome as after a claim.
+    s.finish_deliveries(&[finished(d, FinishedState::Succeeded, Some(200), T + 5)])
+        .await
+        .unwrap();
+    let after_the_lease = claim(s, T + LEASE, 10, &[], "node-c").await;
+    assert!(
+        !ids(&after_the_lease).contains(&d.id),
+        "delivered, so never claimed"
+    );
+    assert_eq!(counts(s).await.succeeded, 1);
+
+    // Nothing is handed over, and every place is given back, if the write fails: here a
+    // delivery id already taken makes the insert fail after the lease was decided.
+    let mut failing = outbox_for(&[&taken, &taken], "note", T + 10);
+    failing.deliveries[1].id = written.id.clone();
+    assert!(s.create_note(&note_by(&a), failing).await.is_err());
+    assert!(
+        handed.try_recv().is_err(),
+        "nothing of a failed write is handed over"
+    );
+    assert_eq!(intake.admitted.load(Ordering::Relaxed), 3);
+    assert_eq!(intake.given_back.load(Ordering::Relaxed), 2);
+
+    // Once the hand-off stops, new deliveries are due at once, and claimed.
+    s.stop_handing_off();
+    let later = queue(s, &a, &[&taken], T + 20).await;
+    assert_eq!(
+        ids(&claim(s, T + 20, 10, &[], "node-c").await),
+        delivery_ids(&[&later])
+    );
+    assert!(
+        handed.recv().await.is_none(),
+        "the queue closes with the hand-off"
+    );
 }

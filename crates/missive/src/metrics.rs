@@ -61,6 +61,8 @@ pub struct DeliveryMetrics {
     pub attempt_duration: Histogram,
     /// From the event (the commit of the action that caused it) to a 2xx answer.
     pub end_to_end: Histogram,
+    /// Deliveries handed to the workers by the write that created them, not claimed.
+    handed_over: AtomicU64,
 }
 
 impl DeliveryMetrics {
@@ -76,6 +78,11 @@ impl DeliveryMetrics {
         if let Some(i) = FINAL_STATES.iter().position(|s| *s == state) {
             self.finals[i].fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Counts deliveries handed over by the writes that created them.
+    pub fn handed_over(&self, n: usize) {
+        self.handed_over.fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// The Prometheus text of every counter and histogram.
@@ -100,6 +107,13 @@ impl DeliveryMetrics {
             let n = n.load(Ordering::Relaxed);
             let _ = writeln!(out, "{name}{{state=\"{state}\"}} {n}");
         }
+        let name = "missive_deliveries_handed_over_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Deliveries this node's workers took from the write that created them, leased at birth, instead of claiming them."
+        );
+        let _ = writeln!(out, "# TYPE {name} counter");
+        let _ = writeln!(out, "{name} {}", self.handed_over.load(Ordering::Relaxed));
         self.attempt_duration.write(
             out,
             "missive_delivery_attempt_duration_seconds",
@@ -125,6 +139,7 @@ mod tests {
         m.attempt("timeout");
         m.attempt("unknown");
         m.finished("failed");
+        m.handed_over(3);
         m.attempt_duration.observe(Duration::from_millis(3));
         m.attempt_duration.observe(Duration::from_millis(300));
         let mut out = String::new();
@@ -132,6 +147,7 @@ mod tests {
         assert!(out.contains("missive_delivery_attempts_total{outcome=\"2xx\"} 2\n"));
         assert!(out.contains("missive_delivery_attempts_total{outcome=\"timeout\"} 1\n"));
         assert!(out.contains("missive_deliveries_total{state=\"failed\"} 1\n"));
+        assert!(out.contains("missive_deliveries_handed_over_total 3\n"));
         assert!(out.contains("missive_delivery_attempt_duration_seconds_bucket{le=\"0.005\"} 1\n"));
         assert!(out.contains("missive_delivery_attempt_duration_seconds_bucket{le=\"0.5\"} 2\n"));
         assert!(out.contains("missive_delivery_attempt_duration_seconds_count 2\n"));

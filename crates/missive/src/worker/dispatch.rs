@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use missive_store::{ClaimSkip, Finished};
+use missive_store::{ClaimSkip, ClaimedDelivery, Finished};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -35,6 +35,12 @@ pub(super) async fn dispatch(
 ) {
     let launcher = Launcher::new(ctx.clone(), client, finished);
     let lease_token = uuid::Uuid::new_v4().to_string();
+    // New deliveries this process can start soon come straight from the writes that
+    // create them, already leased (`missive_store::Intake`); the claims below take the rest.
+    let handed = ctx
+        .store
+        .hand_off_to(lease_token.clone(), lease_ms(&ctx), launcher.clone());
+    tokio::spawn(take_handed(ctx.clone(), launcher.clone(), handed));
     let mut failures = 0u32;
     let low_water = (ctx.config.delivery_concurrency / 4).clamp(1, CLAIM_LOW_WATER);
     // The last claim took all it asked for: more deliveries are waiting.
@@ -135,7 +141,24 @@ pub(super) async fn dispatch(
             Wake::Shutdown => break,
         }
     }
+    // New deliveries are queued from now on; those handed over meanwhile go back.
+    ctx.store.stop_handing_off();
     launcher.close();
+}
+
+/// Places the deliveries the writes hand over, until the store stops handing them over
+/// and the last write that leased some has handed them on.
+async fn take_handed(
+    ctx: Arc<Ctx>,
+    launcher: Arc<Launcher>,
+    mut handed: mpsc::UnboundedReceiver<Vec<ClaimedDelivery>>,
+) {
+    while let Some(deliveries) = handed.recv().await {
+        ctx.metrics.handed_over(deliveries.len());
+        for delivery in deliveries {
+            launcher.place_handed(delivery);
+        }
+    }
 }
 
 /// Why the dispatcher stopped waiting.

@@ -27,9 +27,11 @@ struct Counts {
     per_host: HashMap<String, usize>,
     /// How fast each host with deliveries in flight gets through them at its cap.
     turnover: HashMap<String, Turnover>,
+    /// How fast deliveries finish, over every webhook and host.
+    finished: Option<Turnover>,
 }
 
-/// The deliveries of one host that finished at its cap, counted per `PACE_WINDOW`.
+/// Deliveries finished (of one host at its cap, or of all), counted per `PACE_WINDOW`.
 struct Turnover {
     /// When the current window began.
     window: Instant,
@@ -109,13 +111,10 @@ impl InFlight {
     /// hangs (it frees nothing until its requests time out) or is below its cap.
     pub fn host_pace(&self, host: &str) -> usize {
         let counts = self.counts();
-        counts.turnover.get(host).map_or(0, |t| {
-            if t.window.elapsed() >= 2 * PACE_WINDOW {
-                0
-            } else {
-                t.last.max(t.this)
-            }
-        })
+        counts
+            .turnover
+            .get(host)
+            .map_or(0, |t| t.per_window(Instant::now()))
     }
 
     /// Takes a slot for the delivery if its webhook and its host both have one left.
@@ -140,10 +139,25 @@ impl InFlight {
         true
     }
 
+    /// How many deliveries finished per `PACE_WINDOW` lately, over every host: how many
+    /// this process starts in a window while it is busy.
+    pub fn pace(&self) -> usize {
+        let counts = self.counts();
+        counts
+            .finished
+            .as_ref()
+            .map_or(0, |t| t.per_window(Instant::now()))
+    }
+
     /// Gives the slots back; true if the webhook or the host was at its cap (and so
     /// skipped by the claims until now).
     pub fn release(&self, key: &SlotKey) -> bool {
         let mut counts = self.counts();
+        let now = Instant::now();
+        counts
+            .finished
+            .get_or_insert_with(|| Turnover::starting(now))
+            .count(now);
         let webhook_was_full = release_one(
             &mut counts.per_webhook,
             &key.webhook_id,
@@ -152,7 +166,7 @@ impl InFlight {
         let host_was_full = key.host.as_ref().is_some_and(|host| {
             let was_full = release_one(&mut counts.per_host, host, self.caps.per_host);
             if was_full {
-                count_turnover(&mut counts.turnover, host, Instant::now());
+                count_turnover(&mut counts.turnover, host, now);
             } else if !counts.per_host.contains_key(host) {
                 counts.turnover.remove(host);
             }
@@ -164,24 +178,42 @@ impl InFlight {
 
 /// Counts one of `host`'s deliveries finished at its cap at `now`.
 fn count_turnover(turnover: &mut HashMap<String, Turnover>, host: &str, now: Instant) {
-    let t = turnover.entry(host.to_owned()).or_insert(Turnover {
-        window: now,
-        this: 0,
-        last: 0,
-    });
-    let age = now.saturating_duration_since(t.window);
-    if age >= 2 * PACE_WINDOW {
-        *t = Turnover {
+    turnover
+        .entry(host.to_owned())
+        .or_insert_with(|| Turnover::starting(now))
+        .count(now);
+}
+
+impl Turnover {
+    fn starting(now: Instant) -> Turnover {
+        Turnover {
             window: now,
             this: 0,
             last: 0,
-        };
-    } else if age >= PACE_WINDOW {
-        t.last = t.this;
-        t.this = 0;
-        t.window += PACE_WINDOW;
+        }
     }
-    t.this += 1;
+
+    /// Counts one at `now`.
+    fn count(&mut self, now: Instant) {
+        let age = now.saturating_duration_since(self.window);
+        if age >= 2 * PACE_WINDOW {
+            *self = Turnover::starting(now);
+        } else if age >= PACE_WINDOW {
+            self.last = self.this;
+            self.this = 0;
+            self.window += PACE_WINDOW;
+        }
+        self.this += 1;
+    }
+
+    /// How many per window lately: none once two windows passed without one.
+    fn per_window(&self, now: Instant) -> usize {
+        if now.saturating_duration_since(self.window) >= 2 * PACE_WINDOW {
+            0
+        } else {
+            self.last.max(self.this)
+        }
+    }
 }
 
 /// Takes one from `map[key]`, forgetting keys that reach zero; true if it was at `cap`.

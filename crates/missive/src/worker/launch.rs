@@ -5,18 +5,18 @@
 //! dispatcher, busy claiming, would leave the slot idle meanwhile.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use missive_store::{ClaimSkip, ClaimedDelivery, Finished};
+use missive_store::{ClaimSkip, ClaimedDelivery, Finished, Intake};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::Instant;
 
 use crate::ctx::Ctx;
 use crate::worker::client::DeliveryClient;
 use crate::worker::deliver::{deliver, release};
-use crate::worker::in_flight::{Caps, InFlight, SlotKey};
+use crate::worker::in_flight::{Caps, InFlight, PACE_WINDOW, SlotKey};
 
 /// The most claimed deliveries kept waiting for a slot of their webhook or host.
 const PARKED_MAX: usize = 1024;
@@ -25,6 +25,12 @@ const PARK_LIMIT: Duration = Duration::from_secs(1);
 /// How much of a host's pace is kept parked for it while it answers at its cap: three
 /// `PACE_WINDOW`s' worth, a fraction of `PARK_LIMIT`.
 const RESERVE_WINDOWS: usize = 3;
+/// The most new deliveries taken from the writes at once (`missive_store::Intake`) and
+/// not yet started…
+const HANDOFF_MAX: usize = 8192;
+/// …and no more than the free slots and this many `PACE_WINDOW`s of the pace at which
+/// deliveries finish: what starts well within `PARK_LIMIT`.
+const HANDOFF_WINDOWS: usize = 5;
 
 /// What the next claim leaves out, and how many deliveries to claim beyond the free
 /// slots: those the answering hosts at their cap are short of their reserve.
@@ -45,6 +51,10 @@ pub(super) struct Launcher {
     /// A webhook or host at its cap got a slot back.
     pub cap_freed: Notify,
     parked: Mutex<Parking>,
+    /// Deliveries handed over by the writes (`missive_store::Intake`) and not yet
+    /// started or handed back: those admitted but still in their transaction or on the
+    /// way, and those in `Parking::handed`.
+    handed_out: AtomicUsize,
     /// Short enough that a parked delivery starts well within its lease.
     park_limit: Duration,
     /// Shutting down: parked deliveries are handed back, not started.
@@ -63,9 +73,19 @@ struct Parked {
     until: Instant,
 }
 
-/// The parked deliveries by host, oldest claim first.
+/// The parked deliveries: those claimed from the queue, and those handed over by the
+/// writes that created them. A freed slot goes to the claimed ones first: they waited
+/// in the queue already, and the claims' reserves (`claim_plan`) count only them, so
+/// that a steady stream of new deliveries cannot hold the queue back.
 #[derive(Default)]
 struct Parking {
+    claimed: Lot,
+    handed: Lot,
+}
+
+/// Parked deliveries by host, oldest first.
+#[derive(Default)]
+struct Lot {
     by_host: HashMap<String, VecDeque<Parked>>,
     len: usize,
 }
@@ -86,6 +106,7 @@ impl Launcher {
             slot_freed: Notify::new(),
             cap_freed: Notify::new(),
             parked: Mutex::default(),
+            handed_out: AtomicUsize::new(0),
             park_limit: PARK_LIMIT.min(config.delivery_timeout),
             closed: AtomicBool::new(false),
             finished,
@@ -106,26 +127,49 @@ impl Launcher {
             return;
         }
         let mut parking = self.parking();
-        if parking.len >= PARKED_MAX {
+        if parking.claimed.len >= PARKED_MAX || self.closed.load(Ordering::Relaxed) {
             drop(parking);
             let _ = self.finished.send(release(&delivery));
             return;
         }
-        let until = Instant::now() + self.park_limit;
-        parking.len += 1;
         parking
-            .by_host
-            .entry(key.host().to_owned())
-            .or_default()
-            .push_back(Parked {
-                delivery,
-                key,
-                until,
+            .claimed
+            .park(delivery, key, Instant::now() + self.park_limit);
+    }
+
+    /// Starts a delivery handed over by the write that created it (`Intake::admit`
+    /// admitted it), or parks it until a slot frees.
+    pub fn place_handed(self: &Arc<Self>, delivery: ClaimedDelivery) {
+        let key = SlotKey::of(&delivery);
+        if let Some(permit) = self.take_slot(&key) {
+            self.handed_out_done(1);
+            self.spawn(delivery, key, permit);
+            return;
+        }
+        let mut parking = self.parking();
+        if self.closed.load(Ordering::Relaxed) {
+            drop(parking);
+            self.handed_out_done(1);
+            let _ = self.finished.send(release(&delivery));
+            return;
+        }
+        parking
+            .handed
+            .park(delivery, key, Instant::now() + self.park_limit);
+    }
+
+    /// Handed-over deliveries that were started or handed back.
+    fn handed_out_done(&self, n: usize) {
+        let _ = self
+            .handed_out
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |out| {
+                Some(out.saturating_sub(n))
             });
     }
 
-    /// Starts the deliveries parked for `host` that have a slot now, oldest first, and
-    /// hands back those that waited too long.
+    /// Starts the deliveries parked for `host` that have a slot now, oldest first (the
+    /// claimed ones before the handed-over ones), and hands back those that waited too
+    /// long.
     pub fn start_parked_for(self: &Arc<Self>, host: &str) {
         let mut parking = self.parking();
         self.go_through(&mut parking, host, Instant::now());
@@ -146,13 +190,14 @@ impl Launcher {
         let mut ahead = 0;
         if !skip.hosts.is_empty() {
             let parking = self.parking();
+            let claimed = &parking.claimed;
             skip.hosts.retain(|host| {
                 let reserve = RESERVE_WINDOWS * self.in_flight.host_pace(host);
-                let parked = parking.by_host.get(host).map_or(0, VecDeque::len);
+                let parked = claimed.by_host.get(host).map_or(0, VecDeque::len);
                 ahead += reserve.saturating_sub(parked);
                 parked >= reserve
             });
-            ahead = ahead.min(PARKED_MAX.saturating_sub(parking.len));
+            ahead = ahead.min(PARKED_MAX.saturating_sub(claimed.len));
         }
         ClaimPlan { skip, ahead }
     }
@@ -161,21 +206,32 @@ impl Launcher {
     pub fn start_parked(self: &Arc<Self>) {
         let mut parking = self.parking();
         let now = Instant::now();
-        let hosts: Vec<String> = parking.by_host.keys().cloned().collect();
+        let mut hosts: Vec<String> = parking.claimed.by_host.keys().cloned().collect();
+        hosts.extend(parking.handed.by_host.keys().cloned());
+        hosts.sort_unstable();
+        hosts.dedup();
         for host in &hosts {
             self.go_through(&mut parking, host, now);
         }
     }
 
     fn go_through(self: &Arc<Self>, parking: &mut Parking, host: &str, now: Instant) {
-        let Parking { by_host, len } = parking;
-        let Some(queue) = by_host.get_mut(host) else {
-            return;
+        self.go_through_lot(&mut parking.claimed, host, now);
+        let left = self.go_through_lot(&mut parking.handed, host, now);
+        self.handed_out_done(left);
+    }
+
+    /// `start_from` for `host`'s queue in `lot`; returns how many left it.
+    fn go_through_lot(self: &Arc<Self>, lot: &mut Lot, host: &str, now: Instant) -> usize {
+        let Some(queue) = lot.by_host.get_mut(host) else {
+            return 0;
         };
-        *len -= self.start_from(queue, now);
+        let left = self.start_from(queue, now);
+        lot.len -= left;
         if queue.is_empty() {
-            by_host.remove(host);
+            lot.by_host.remove(host);
         }
+        left
     }
 
     /// Goes through one host's queue in order, in place; returns how many left it (sent,
@@ -219,14 +275,17 @@ impl Launcher {
     pub fn next_park_deadline(&self) -> Option<Instant> {
         let parking = self.parking();
         parking
+            .claimed
             .by_host
             .values()
-            // Each queue is in claim order, so its front waits longest.
+            .chain(parking.handed.by_host.values())
+            // Each queue is in the order it was parked, so its front waits longest.
             .filter_map(|queue| queue.front().map(|p| p.until))
             .min()
     }
 
-    /// Hands every parked delivery back, due at once, and parks nothing more (shutdown).
+    /// Hands every parked delivery back, due at once, and parks nothing more (shutdown);
+    /// admits nothing more from the writes.
     pub fn close(self: &Arc<Self>) {
         self.closed.store(true, Ordering::Relaxed);
         self.start_parked();
@@ -263,3 +322,49 @@ impl Launcher {
         });
     }
 }
+
+impl Lot {
+    fn park(&mut self, delivery: ClaimedDelivery, key: SlotKey, until: Instant) {
+        self.len += 1;
+        self.by_host
+            .entry(key.host().to_owned())
+            .or_default()
+            .push_back(Parked {
+                delivery,
+                key,
+                until,
+            });
+    }
+}
+
+/// The writes hand new deliveries straight to the launcher (`missive_store::handoff`)
+/// when they would start soon: while the total of those handed over and not yet started
+/// stays within the free slots plus `HANDOFF_WINDOWS` of the recent pace (and
+/// `HANDOFF_MAX`), and not for a host at its cap that has no pace (it hangs: its
+/// deliveries would only wait out `PARK_LIMIT` and go back). The rest are queued and
+/// claimed as before. So a node whose slots are all held by a receiver that never
+/// answers takes nothing, and another node claims its deliveries at once.
+impl Intake for Launcher {
+    fn admit(&self, host: &str) -> bool {
+        if self.closed.load(Ordering::Relaxed) {
+            return false;
+        }
+        let room = (self.slots.available_permits() + HANDOFF_WINDOWS * self.in_flight.pace())
+            .min(HANDOFF_MAX);
+        if self.handed_out.load(Ordering::Relaxed) >= room {
+            return false;
+        }
+        if self.in_flight.host_saturated(host) && self.in_flight.host_pace(host) == 0 {
+            return false;
+        }
+        self.handed_out.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    fn give_back(&self, places: usize) {
+        self.handed_out_done(places);
+    }
+}
+
+// What is handed over at the pace starts well before it would have to go back.
+const _: () = assert!(PACE_WINDOW.as_millis() * (HANDOFF_WINDOWS as u128) < PARK_LIMIT.as_millis());

@@ -166,3 +166,77 @@ pub async fn wait_for_status(app: &TestApp, token: &str, hook: &str, status: i64
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The value of `name` (with its labels) in the app's `/metrics`.
+async fn metric(app: &TestApp, name: &str) -> u64 {
+    let text = reqwest::get(format!("{}/metrics", app.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} not in:\n{text}"))
+}
+
+/// Polls `/metrics` until `name` is `value`.
+async fn wait_for_metric(app: &TestApp, name: &str, value: u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while metric(app, name).await != value {
+        assert!(
+            Instant::now() < deadline,
+            "{name} stayed at {}",
+            metric(app, name).await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_new_delivery_is_handed_to_the_workers_by_the_write_that_creates_it() {
+    let app = TestApp::spawn().await;
+    let receiver = TestReceiver::start().await;
+    let (_, alice) = app.signup("alice").await;
+    app.create_webhook(&alice, &receiver.url("h"), &["note"], "")
+        .await;
+    app.post_note(&alice, json!({ "text": "hello" })).await;
+    receiver.wait_for("h", 1, Duration::from_secs(5)).await;
+    wait_for_metric(&app, "missive_deliveries{state=\"succeeded\"}", 1).await;
+    assert_eq!(
+        metric(&app, "missive_deliveries_handed_over_total").await,
+        1,
+        "sent without a claim"
+    );
+}
+
+#[tokio::test]
+async fn a_node_with_no_slot_to_give_hands_nothing_over_and_claims_it_later() {
+    // One sending slot, held for a second by a receiver that never answers.
+    let app = TestApp::spawn_with(&[
+        ("MISSIVE_DELIVERY_CONCURRENCY", "1"),
+        ("MISSIVE_DELIVERY_TIMEOUT_MS", "1000"),
+        ("MISSIVE_DELIVERY_MAX_ATTEMPTS", "1"),
+    ])
+    .await;
+    let receiver = TestReceiver::start().await;
+    receiver.answer_under("hang", crate::support::Answer::Hang);
+    let (_, alice) = app.signup("alice").await;
+    let (_, bob) = app.signup("bob").await;
+    app.create_webhook(&alice, &receiver.url("hang"), &["note"], "")
+        .await;
+    app.create_webhook(&bob, &receiver.url("fast"), &["note"], "")
+        .await;
+    app.post_note(&alice, json!({ "text": "holds the slot" }))
+        .await;
+    receiver.wait_for("hang", 1, Duration::from_secs(5)).await;
+    app.post_note(&bob, json!({ "text": "waits in the queue" }))
+        .await;
+    let got = receiver.wait_for("fast", 1, Duration::from_secs(5)).await;
+    assert_eq!(got[0].body["body"]["note"]["text"], "waits in the queue");
+    assert_eq!(
+        metric(&app, "missive_deliveries_handed_over_total").await,
+        1,
+        "only the first was handed over: the second found no slot free and no pace"
+    );
+}
