@@ -167,27 +167,14 @@ pub async fn wait_for_status(app: &TestApp, token: &str, hook: &str, status: i64
     }
 }
 
-/// The value of `name` (with its labels) in the app's `/metrics`.
-async fn metric(app: &TestApp, name: &str) -> u64 {
-    let text = reqwest::get(format!("{}/metrics", app.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{name} not in:\n{text}"))
-}
-
 /// Polls `/metrics` until `name` is `value`.
 async fn wait_for_metric(app: &TestApp, name: &str, value: u64) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while metric(app, name).await != value {
+    while app.metric(name).await != value {
         assert!(
             Instant::now() < deadline,
             "{name} stayed at {}",
-            metric(app, name).await
+            app.metric(name).await
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -204,7 +191,7 @@ async fn a_new_delivery_is_handed_to_the_workers_by_the_write_that_creates_it() 
     receiver.wait_for("h", 1, Duration::from_secs(5)).await;
     wait_for_metric(&app, "missive_deliveries{state=\"succeeded\"}", 1).await;
     assert_eq!(
-        metric(&app, "missive_deliveries_handed_over_total").await,
+        app.metric("missive_deliveries_handed_over_total").await,
         1,
         "sent without a claim"
     );
@@ -235,7 +222,7 @@ async fn a_node_with_no_slot_to_give_hands_nothing_over_and_claims_it_later() {
     let got = receiver.wait_for("fast", 1, Duration::from_secs(5)).await;
     assert_eq!(got[0].body["body"]["note"]["text"], "waits in the queue");
     assert_eq!(
-        metric(&app, "missive_deliveries_handed_over_total").await,
+        app.metric("missive_deliveries_handed_over_total").await,
         1,
         "only the first was handed over: the second found no slot free and no pace"
     );

@@ -579,15 +579,7 @@ async fn metrics_count_attempts_and_deliveries() {
     wait_for_state(&app, &token, &hook, 1, "failed").await;
     app.post_note(&token, json!({ "text": "b" })).await;
     wait_for_state(&app, &token, &hook, 1, "succeeded").await;
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     for line in [
         "missive_delivery_attempts_total{outcome=\"2xx\"} 1\n",
         "missive_delivery_attempts_total{outcome=\"5xx\"} 1\n",

@@ -192,12 +192,7 @@ async fn a_slow_host_at_its_cap_gets_every_delivery_once_and_never_more_at_once(
     ];
     let deadline = Instant::now() + Duration::from_secs(4);
     loop {
-        let metrics = reqwest::get(format!("{}/metrics", app.url))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = app.metrics().await;
         if lines.iter().all(|line| metrics.contains(line)) {
             break;
         }

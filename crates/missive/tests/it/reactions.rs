@@ -343,12 +343,7 @@ async fn the_throttle_drops_reactions_within_its_interval_and_counts_them() {
     let got = w.receiver.wait_for("alice", 2, WAIT).await;
     assert_eq!(got[1].body["body"]["note"]["id"], other["id"]);
 
-    let metrics = reqwest::get(format!("{}/metrics", w.app.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = w.app.metrics().await;
     assert!(
         metrics.contains("missive_reaction_deliveries_dropped_total 2\n"),
         "{metrics}"

@@ -149,6 +149,20 @@ impl TestApp {
         (status, value)
     }
 
+    /// The text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let response = self.http.get(format!("{}/metrics", self.url)).send().await;
+        response.unwrap().text().await.unwrap()
+    }
+
+    /// The value of the sample `name` (with its labels) in `/metrics`.
+    pub async fn metric(&self, name: &str) -> u64 {
+        let text = self.metrics().await;
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} not in:\n{text}"))
+    }
+
     /// Calls an endpoint that must answer 200 and returns the JSON.
     pub async fn ok(&self, endpoint: &str, body: Value, token: Option<&str>) -> Value {
         let (status, value) = self.api(endpoint, body.clone(), token).await;
