@@ -39,6 +39,16 @@ struct Turnover {
     last: usize,
 }
 
+/// `InFlight::admission`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admission {
+    /// How many deliveries finished per `PACE_WINDOW` lately, over every host: how many
+    /// this process starts in a window while it is busy.
+    pub pace: usize,
+    /// The host is at its cap and frees nothing (its requests hang).
+    pub host_hangs: bool,
+}
+
 /// The window over which a host's pace is counted.
 pub const PACE_WINDOW: Duration = Duration::from_millis(100);
 
@@ -139,14 +149,20 @@ impl InFlight {
         true
     }
 
-    /// How many deliveries finished per `PACE_WINDOW` lately, over every host: how many
-    /// this process starts in a window while it is busy.
-    pub fn pace(&self) -> usize {
+    /// What the launcher weighs before it takes a new delivery to `host` from a write,
+    /// read under one lock: the writer thread asks once per delivery.
+    pub fn admission(&self, host: &str) -> Admission {
         let counts = self.counts();
-        counts
-            .finished
-            .as_ref()
-            .map_or(0, |t| t.per_window(Instant::now()))
+        let now = Instant::now();
+        let at_cap = counts
+            .per_host
+            .get(host)
+            .is_some_and(|n| *n >= self.caps.per_host);
+        let host_pace = counts.turnover.get(host).map_or(0, |t| t.per_window(now));
+        Admission {
+            pace: counts.finished.as_ref().map_or(0, |t| t.per_window(now)),
+            host_hangs: at_cap && host_pace == 0,
+        }
     }
 
     /// Gives the slots back; true if the webhook or the host was at its cap (and so
@@ -330,6 +346,41 @@ mod tests {
         count_turnover(&mut turnover, "h", start + 4 * PACE_WINDOW);
         let t = &turnover["h"];
         assert_eq!((t.last, t.this), (0, 1));
+    }
+
+    #[test]
+    fn admission_counts_every_finished_delivery_and_tells_a_hanging_host() {
+        let slots = in_flight();
+        let (a, b) = (key("a", Some("h:443")), key("b", Some("h:443")));
+        let idle = Admission {
+            pace: 0,
+            host_hangs: false,
+        };
+        assert_eq!(slots.admission("h:443"), idle);
+        for k in [&a, &a, &b] {
+            assert!(slots.try_take(k));
+        }
+        assert!(
+            slots.admission("h:443").host_hangs,
+            "at its cap with nothing finished"
+        );
+        assert!(!slots.admission("other:443").host_hangs);
+        slots.release(&b);
+        assert!(slots.try_take(&b));
+        assert_eq!(
+            slots.admission("h:443"),
+            Admission {
+                pace: 1,
+                host_hangs: false,
+            },
+            "it finished one at its cap"
+        );
+        slots.release(&a);
+        assert_eq!(
+            slots.admission("other:443").pace,
+            2,
+            "the pace counts every host"
+        );
     }
 
     #[test]

@@ -349,12 +349,10 @@ impl Intake for Launcher {
         if self.closed.load(Ordering::Relaxed) {
             return false;
         }
-        let room = (self.slots.available_permits() + HANDOFF_WINDOWS * self.in_flight.pace())
-            .min(HANDOFF_MAX);
-        if self.handed_out.load(Ordering::Relaxed) >= room {
-            return false;
-        }
-        if self.in_flight.host_saturated(host) && self.in_flight.host_pace(host) == 0 {
+        let admission = self.in_flight.admission(host);
+        let room =
+            (self.slots.available_permits() + HANDOFF_WINDOWS * admission.pace).min(HANDOFF_MAX);
+        if admission.host_hangs || self.handed_out.load(Ordering::Relaxed) >= room {
             return false;
         }
         self.handed_out.fetch_add(1, Ordering::Relaxed);
