@@ -10,7 +10,7 @@ use axum::routing::post;
 use serde_json::{Value, json};
 
 use crate::errors;
-use crate::support::{Answer, ErrorCase, TestApp, TestReceiver, free_port};
+use crate::support::{Answer, ErrorCase, TestApp, TestReceiver, refusing_port};
 
 /// Waits until the webhook's `n` newest deliveries are in `state` (`settled`: any but
 /// pending); returns the listing.
@@ -144,9 +144,10 @@ async fn a_server_error_logs_every_attempt_and_its_next_retry() {
 async fn network_failures_log_their_class() {
     let receiver = TestReceiver::start().await;
     receiver.answer_always(Answer::Hang);
+    let (_refusing, closed_port) = refusing_port();
     for (url, class, extra) in [
         (
-            format!("http://127.0.0.1:{}/closed", free_port()),
+            format!("http://127.0.0.1:{closed_port}/closed"),
             "refused",
             vec![],
         ),

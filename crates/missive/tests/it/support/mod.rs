@@ -61,6 +61,16 @@ pub fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
+/// A loopback port that refuses connections for as long as the socket lives: bound but
+/// never listening, so no other test's server can take it meanwhile (a port that was
+/// merely free when asked for once answered a refused-connection test with a 405).
+pub fn refusing_port() -> (tokio::net::TcpSocket, u16) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = socket.local_addr().unwrap().port();
+    (socket, port)
+}
+
 /// A free port on loopback, for a server that must come back on the same address.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
